@@ -1,0 +1,61 @@
+"""The application factory: one Flask app, one blueprint per service, shared extensions."""
+
+import importlib
+
+from flask import Flask
+from sqlalchemy import event
+
+from config import get_config
+
+from .errors import register_error_handlers
+from .extensions import db, migrate
+from .logs import configure_logging, init_request_ids
+from .tasks import init_celery
+
+# Each service is a package in blueprints/ exporting `blueprint`; all are served under /api.
+SERVICES = ["users", "profiles"]
+API_PREFIX = "/api"
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    """Build the app for `config_name` (development, test, production; else $CONDUIT_CONFIG)."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_object(get_config(config_name))
+    app.json.sort_keys = False
+    configure_logging(app)
+    init_request_ids(app)
+    register_error_handlers(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    with app.app_context():
+        for engine in db.engines.values():
+            prepare_engine(engine)
+    init_celery(app)
+
+    for service in SERVICES:
+        module = importlib.import_module(f"blueprints.{service}")
+        app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def prepare_engine(engine) -> None:
+    """SQLite: enforce foreign keys, and let SQLAlchemy own transactions so SAVEPOINT works."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record):
+        # pysqlite's own BEGIN handling breaks SAVEPOINT; SQLAlchemy's documented workaround.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

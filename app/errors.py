@@ -1,0 +1,93 @@
+"""Every error becomes JSON of one shape: `{"errors": {"<field>": ["<message>", ...]}}`.
+
+Errors that are not about one field use the key `body`, as the RealWorld API does.
+"""
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+HTTP_MESSAGES = {
+    400: "bad request",
+    401: "authentication required",
+    403: "not allowed",
+    404: "not found",
+    405: "method not allowed",
+    413: "request body too large",
+    415: "unsupported media type",
+}
+
+
+class ApiError(Exception):
+    """An error the client can act on: `status`, and a message about `field` (or `errors`)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str = "",
+        field: str = "body",
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.status = status
+        self.errors = errors or {field: [message]}
+        super().__init__(self.errors)
+
+
+def error_response(status: int, errors: dict[str, list[str]]) -> Response:
+    """The JSON error response every handler answers with."""
+    response = jsonify({"errors": errors})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Token"
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as `{"field": [...]}`, nested fields as `field.sub`."""
+    if not isinstance(messages, dict):
+        items = messages if isinstance(messages, list) else [messages]
+        return {prefix or "body": [str(item) for item in items]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = "body" if key == "_schema" and not prefix else str(key)
+        for field, texts in flatten_messages(value, f"{prefix}.{name}" if prefix else name).items():
+            flat.setdefault(field, []).extend(texts)
+    return flat
+
+
+def handle_api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.errors)
+
+
+def handle_validation_error(error: ValidationError) -> Response:
+    return error_response(422, flatten_messages(error.messages))
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = HTTP_MESSAGES.get(status) or (error.description or error.name).rstrip(".").lower()
+    response = error_response(status, {"body": [message]})
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # type: ignore[attr-defined]
+    return response
+
+
+def handle_unexpected_error(error: Exception) -> Response:
+    db.session.rollback()
+    log.exception("unhandled error in request %s", g.get("request_id", "-"))
+    return error_response(500, {"body": ["internal server error"]})
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Make every error of `app` answer in JSON of the one shape."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected_error)

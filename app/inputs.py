@@ -1,0 +1,52 @@
+"""Reading request input strictly: JSON bodies in RealWorld envelopes, paging arguments."""
+
+import json
+from typing import Any
+
+from flask import request
+
+from .errors import ApiError
+
+MAX_PAGE_SIZE = 100
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def request_json(envelope: str) -> dict[str, Any]:
+    """The object inside `envelope` of the JSON body (`{"user": {...}}` gives the user)."""
+    if not request.is_json:
+        raise ApiError(415, "Content-Type must be application/json")
+    try:
+        payload = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(422, "request body is not valid JSON") from None
+    if not isinstance(payload, dict) or envelope not in payload:
+        raise ApiError(422, "is required", field=envelope)
+    if not isinstance(payload[envelope], dict):
+        raise ApiError(422, "must be an object", field=envelope)
+    return payload[envelope]
+
+
+def query_int(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    """An integer query argument within [minimum, maximum], or a 422 naming the argument."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    try:
+        value = int(raw.strip(), 10)
+    except ValueError:
+        raise ApiError(422, f"must be an integer {bounds}", field=name) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ApiError(422, f"must be an integer {bounds}", field=name)
+    return value
+
+
+def page_arguments() -> tuple[int, int]:
+    """`limit` (1..100, default 20) and `offset` (>= 0, default 0) of a list request."""
+    return (
+        query_int("limit", default=20, minimum=1, maximum=MAX_PAGE_SIZE),
+        query_int("offset", default=0, minimum=0),
+    )

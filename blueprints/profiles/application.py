@@ -1,0 +1,63 @@
+"""Routes of the profiles service: view a profile, follow and unfollow."""
+
+from flask import Blueprint
+from sqlalchemy.exc import IntegrityError
+
+from app.decorators import accepts_user, requires_user
+from app.errors import ApiError
+from app.events import publish
+from app.extensions import db
+from blueprints.users.models import User
+
+from .models import Follow, followed_ids
+from .serializers import profile_of
+
+blueprint = Blueprint("profiles", __name__)
+
+
+def find_user(username: str) -> User:
+    user = db.session.scalar(db.select(User).filter_by(username=username))
+    if user is None:
+        raise ApiError(404, "profile not found")
+    return user
+
+
+@blueprint.get("/profiles/<username>")
+@accepts_user
+def get_profile(viewer, username):
+    """A user's public profile, with whether the viewer follows them."""
+    user = find_user(username)
+    following = bool(viewer and followed_ids(viewer.id, [user.id]))
+    return {"profile": profile_of(user, following)}
+
+
+@blueprint.post("/profiles/<username>/follow")
+@requires_user
+def follow_user(viewer, username):
+    """Follow a user; following someone already followed changes nothing."""
+    user = find_user(username)
+    if user.id == viewer.id:
+        raise ApiError(422, "cannot follow yourself", field="username")
+    if db.session.get(Follow, (viewer.id, user.id)) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Follow(follower_id=viewer.id, followed_id=user.id))
+        except IntegrityError:
+            pass  # a concurrent request followed first: the result is the same
+        else:
+            publish(
+                "profile.followed",
+                {"profile": profile_of(user, True), "follower": profile_of(viewer, False)},
+            )
+    db.session.commit()
+    return {"profile": profile_of(user, True)}
+
+
+@blueprint.delete("/profiles/<username>/follow")
+@requires_user
+def unfollow_user(viewer, username):
+    """Stop following a user; unfollowing someone not followed changes nothing."""
+    user = find_user(username)
+    db.session.execute(db.delete(Follow).filter_by(follower_id=viewer.id, followed_id=user.id))
+    db.session.commit()
+    return {"profile": profile_of(user, False)}

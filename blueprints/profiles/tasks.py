@@ -1,0 +1,1 @@
+"""Celery tasks of the profiles service (none: following is recorded synchronously)."""

@@ -1,0 +1,5 @@
+"""Users: registration, login, the current user."""
+
+from .application import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,83 @@
+"""Users' input (load) and output (dump) schemas."""
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from .models import EMAIL_MAX_LENGTH, IMAGE_MAX_LENGTH, USERNAME_MAX_LENGTH
+
+PASSWORD_MAX_LENGTH = 256
+BIO_MAX_LENGTH = 10_000
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _blank_if_none(value):
+    return "" if value is None else value
+
+
+class InputSchema(Schema):
+    """Input ignores fields it does not know (clients send whole objects back)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def username_field(**kwargs) -> fields.String:
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=USERNAME_MAX_LENGTH),
+            validate.Regexp(r"^[\w.-]+$", error="may contain only letters, digits, '.', '-', '_'"),
+        ],
+        pre_load=_strip,
+        **kwargs,
+    )
+
+
+def email_field(**kwargs) -> fields.Email:
+    return fields.Email(
+        validate=validate.Length(max=EMAIL_MAX_LENGTH),
+        pre_load=_strip,
+        post_load=str.lower,
+        **kwargs,
+    )
+
+
+def password_field(**kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH), **kwargs)
+
+
+class RegistrationInput(InputSchema):
+    username = username_field(required=True)
+    email = email_field(required=True)
+    password = password_field(required=True)
+
+
+class LoginInput(InputSchema):
+    email = fields.String(required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH))
+    password = fields.String(required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH))
+
+
+class UserUpdateInput(InputSchema):
+    username = username_field()
+    email = email_field()
+    password = password_field()
+    bio = fields.String(
+        allow_none=True, pre_load=_blank_if_none, validate=validate.Length(max=BIO_MAX_LENGTH)
+    )
+    image = fields.String(
+        allow_none=True, pre_load=_blank_if_none, validate=validate.Length(max=IMAGE_MAX_LENGTH)
+    )
+
+
+class UserOutput(Schema):
+    email = fields.String()
+    username = fields.String()
+    bio = fields.String()
+    image = fields.String()
+
+
+registration_input = RegistrationInput()
+login_input = LoginInput()
+user_update_input = UserUpdateInput()
+user_output = UserOutput()

@@ -1,0 +1,33 @@
+"""Celery settings. The broker comes from CELERY_BROKER_URL (Redis in production and CI);
+with nothing configured it is kombu's filesystem transport, which needs no server."""
+
+import os
+from pathlib import Path
+
+_instance = Path(__file__).resolve().parent / "instance" / "celery"
+
+broker_url = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+broker_connection_retry_on_startup = True
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+task_ignore_result = True
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_soft_time_limit = 60
+task_time_limit = 90
+timezone = "UTC"
+
+if broker_url.startswith("filesystem://"):
+    _folders = {name: _instance / name for name in ("queue", "processed", "control")}
+    for _folder in _folders.values():
+        _folder.mkdir(parents=True, exist_ok=True)
+    broker_transport_options = {
+        "data_folder_in": str(_folders["queue"]),
+        "data_folder_out": str(_folders["queue"]),
+        "processed_folder": str(_folders["processed"]),
+        "control_folder": str(_folders["control"]),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }

@@ -1,0 +1,73 @@
+"""Settings shared by every environment; each can be overridden from the environment."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_FOLDER = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work: names the setting that is missing or wrong."""
+
+
+def sqlite_url(name: str) -> str:
+    """The URL of an SQLite database file kept under instance/."""
+    return f"sqlite:///{INSTANCE_FOLDER / name}"
+
+
+def database_url(url: str) -> str:
+    """Normalise a database URL: MariaDB/MySQL go through PyMySQL with full UTF-8."""
+    if url.startswith(("mysql://", "mariadb://")):
+        url = "mysql+pymysql://" + url.split("://", 1)[1]
+    if url.startswith("mysql+pymysql://") and "charset=" not in url:
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    return url
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A yes/no setting from the environment (1, true, yes, on)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Defaults for every environment, read from the environment when the config is built."""
+
+    DEFAULT_DATABASE = "development.sqlite"
+    DEFAULT_SECRET_KEY = "development-secret-key-do-not-use-in-production"
+
+    def __init__(self) -> None:
+        environ = os.environ
+        self.ENV_NAME = type(self).__name__.lower()
+        self.SECRET_KEY = environ.get("SECRET_KEY", self.DEFAULT_SECRET_KEY)
+        self.SQLALCHEMY_DATABASE_URI = database_url(
+            self.database_url_from_environment() or sqlite_url(self.DEFAULT_DATABASE)
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 3600}
+        self.MAX_CONTENT_LENGTH = int(environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
+        self.JSON_SORT_KEYS = False
+        self.CELERY_BROKER_URL = environ.get("CELERY_BROKER_URL", "filesystem://")
+        self.SENTRY_DSN = environ.get("SENTRY_DSN", "")
+        self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO").upper()
+        self.LOG_FORMAT = environ.get("LOG_FORMAT", "text").lower()
+        self.JWT_LIFETIME_SECONDS = int(environ.get("JWT_LIFETIME_SECONDS", 14 * 24 * 3600))
+        # argon2id cost: the library's defaults (RFC 9106 low-memory profile).
+        self.PASSWORD_HASH_TIME_COST = int(environ.get("PASSWORD_HASH_TIME_COST", 3))
+        self.PASSWORD_HASH_MEMORY_KIB = int(environ.get("PASSWORD_HASH_MEMORY_KIB", 65536))
+        self.CLIENT_KEY_REQUIRED = env_flag("CLIENT_KEY_REQUIRED", False)
+        self.RELEASE = environ.get("RELEASE") or read_release()
+
+    def database_url_from_environment(self) -> str | None:
+        """The database this environment uses when one is configured."""
+        return os.environ.get("DATABASE_URL")
+
+
+def read_release() -> str:
+    """The running release: the VERSION file beside the code, else 'dev'."""
+    version_file = PROJECT_ROOT / "VERSION"
+    if version_file.exists():
+        return version_file.read_text(encoding="utf-8").strip() or "dev"
+    return "dev"

@@ -1,0 +1,22 @@
+"""Production: refuses to start unless the database and a real secret are configured."""
+
+import os
+
+from .base import Config, ConfigError
+
+MIN_SECRET_KEY_BYTES = 32
+
+
+class Production(Config):
+    """Every address and secret comes from the environment; nothing falls back silently."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        problems = []
+        if not os.environ.get("DATABASE_URL"):
+            problems.append("DATABASE_URL is not set")
+        secret = os.environ.get("SECRET_KEY", "")
+        if len(secret.encode()) < MIN_SECRET_KEY_BYTES:
+            problems.append(f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_BYTES} bytes")
+        if problems:
+            raise ConfigError("production config refused: " + "; ".join(problems))

@@ -1,0 +1,21 @@
+"""The test run: its own database (`TEST_DATABASE_URL`), cheap password hashing."""
+
+import os
+
+from .base import Config
+
+
+class Test(Config):
+    """Used by `python manage.py -c Test test`; never touches the development database."""
+
+    DEFAULT_DATABASE = "test.sqlite"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        # Hashing cost only matters against offline attacks; tests need speed.
+        self.PASSWORD_HASH_TIME_COST = 1
+        self.PASSWORD_HASH_MEMORY_KIB = 8
+
+    def database_url_from_environment(self) -> str | None:
+        return os.environ.get("TEST_DATABASE_URL")

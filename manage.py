@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+"""Conduit's command line: `python manage.py -c Test test`, `db upgrade`, `run`, `shell`, ..."""
+
+import fnmatch
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup
+
+from config import CONFIG_ENV_VAR
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+def build_app():
+    from app import create_app
+
+    return create_app(os.environ.get(CONFIG_ENV_VAR))
+
+
+def choose_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        os.environ[CONFIG_ENV_VAR] = value.lower()
+
+
+@click.group(cls=FlaskGroup, create_app=build_app)
+@click.option(
+    "-c",
+    "--config",
+    callback=choose_config,
+    expose_value=False,
+    is_eager=True,
+    help="Config to use: Development, Test or Production (default: $CONDUIT_CONFIG).",
+)
+def cli() -> None:
+    """Manage the Conduit service."""
+
+
+def matching_test_files(directory: Path, pattern: str) -> list[str]:
+    """Test files under `directory` whose name matches `pattern` (`.py` optional)."""
+    if not pattern.endswith(".py"):
+        pattern += ".py"
+    return sorted(
+        str(path) for path in directory.rglob("*.py") if fnmatch.fnmatch(path.name, pattern)
+    )
+
+
+@cli.command(
+    "test",
+    with_appcontext=False,
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.option("-s", "--start", "directory", default="tests", help="Folder of tests to run.")
+@click.option("-p", "--pattern", default=None, help="Run only files matching, e.g. test_users.")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test_command(directory: str, pattern: str | None, pytest_args: tuple[str, ...]) -> None:
+    """Run the tests with pytest; arguments after the options go to pytest."""
+    import pytest
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise click.UsageError(f"test folder {directory!r} does not exist")
+    targets = [str(folder)]
+    if pattern:
+        targets = matching_test_files(folder, pattern)
+        if not targets:
+            raise click.UsageError(f"no test file in {directory!r} matches {pattern!r}")
+    os.environ.setdefault(CONFIG_ENV_VAR, "test")
+    sys.exit(pytest.main([*targets, *pytest_args]))
+
+
+if __name__ == "__main__":
+    cli()

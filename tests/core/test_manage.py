@@ -1,0 +1,105 @@
+"""manage.py: the test command's folder and pattern selection, pass-through, db create."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+from sqlalchemy_utils import database_exists, drop_database
+
+from app import create_app
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+SAMPLE_TESTS = """
+def test_one():
+    assert 1 + 1 == 2
+
+def test_two():
+    assert "two".upper() == "TWO"
+"""
+
+
+def manage(*args, cwd=PROJECT_ROOT):
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "manage.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+
+
+@pytest.fixture
+def sample_tests(tmp_path):
+    (tmp_path / "test_sample.py").write_text(SAMPLE_TESTS)
+    (tmp_path / "test_other.py").write_text("def test_other():\n    assert False\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("pattern", ["test_sample", "test_sample.py"])
+def test_a_pattern_with_or_without_py_selects_that_file(sample_tests, pattern):
+    result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", pattern, "-p", pattern)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_extra_arguments_pass_through_to_pytest(sample_tests):
+    result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_sample", "-k", "two")
+
+    assert result.returncode == 0
+    assert "1 passed, 1 deselected" in result.stdout
+
+
+def test_a_failing_test_makes_the_command_fail(sample_tests):
+    result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_other")
+
+    assert result.returncode == 1
+    assert "1 failed" in result.stdout
+
+
+def test_an_unknown_folder_exits_non_zero_and_says_so(tmp_path):
+    result = manage("-c", "Test", "test", "-s", str(tmp_path / "missing"))
+
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+
+
+def test_a_pattern_matching_nothing_exits_non_zero(sample_tests):
+    result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_nothing")
+
+    assert result.returncode == 2
+    assert "no test file" in result.stderr
+
+
+def test_db_create_creates_a_missing_database(app, monkeypatch, tmp_path):
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        url = url.set(database=str(tmp_path / "created.sqlite"))
+    else:
+        url = url.set(database=f"{url.database}_create_check")
+    monkeypatch.setenv("TEST_DATABASE_URL", url.render_as_string(hide_password=False))
+    created_app = create_app("test")
+    assert not database_exists(url)
+
+    try:
+        with created_app.app_context():
+            result = CliRunner().invoke(
+                created_app.cli, ["db", "create"], obj=_script_info(created_app)
+            )
+        assert result.exit_code == 0, result.output
+        assert "created database" in result.output
+        assert database_exists(url)
+    finally:
+        if database_exists(url):
+            drop_database(url)
+
+
+def _script_info(app):
+    from flask.cli import ScriptInfo
+
+    return ScriptInfo(create_app=lambda: app)

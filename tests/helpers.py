@@ -1,0 +1,38 @@
+"""Helpers that read like the domain: headers for a user or a client, counting queries."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.extensions import db
+from app.security import issue_token
+
+
+def auth_headers(user) -> dict[str, str]:
+    """Headers that authenticate as `user`."""
+    return {"Authorization": f"Token {issue_token(user.id)}"}
+
+
+def json_headers(user=None) -> dict[str, str]:
+    """Headers for a JSON request, authenticated as `user` when given."""
+    headers = {"Content-Type": "application/json"}
+    if user is not None:
+        headers.update(auth_headers(user))
+    return headers
+
+
+@contextmanager
+def counted_queries() -> Iterator[list[str]]:
+    """Collect the SQL statements the test's connection runs inside the block."""
+    statements: list[str] = []
+    connection = db.engines[None]
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
