@@ -12,8 +12,10 @@ from .extensions import db, migrate
 from .logs import configure_logging, init_request_ids
 from .tasks import init_celery
 
-# Each service is a package in blueprints/ exporting `blueprint`; all are served under /api.
+# Each service is a package in blueprints/ exporting `blueprint`, served under /api;
+# ROOT_SERVICES are served at the root (health checks for load balancers and deploys).
 SERVICES = ["users", "profiles"]
+ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
 
@@ -34,13 +36,19 @@ def create_app(config_name: str | None = None) -> Flask:
     init_celery(app)
 
     for service in SERVICES:
-        module = importlib.import_module(f"blueprints.{service}")
-        app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
+        app.register_blueprint(service_blueprint(service), url_prefix=API_PREFIX)
+    for service in ROOT_SERVICES:
+        app.register_blueprint(service_blueprint(service))
 
     from .cli import register_commands
 
     register_commands(app)
     return app
+
+
+def service_blueprint(service: str):
+    """The blueprint of `blueprints/<service>/`."""
+    return importlib.import_module(f"blueprints.{service}").blueprint
 
 
 def prepare_engine(engine) -> None:

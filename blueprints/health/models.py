@@ -1,0 +1,1 @@
+"""The health service has no models: it only reports on the process."""

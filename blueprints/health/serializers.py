@@ -1,0 +1,1 @@
+"""The health service has no serializers: it only reports on the process."""

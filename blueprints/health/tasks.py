@@ -1,0 +1,1 @@
+"""The health service has no tasks: it only reports on the process."""
