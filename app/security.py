@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 JWT_ALGORITHM = "HS256"
+MAX_ID = 2**31 - 1  # ids are 32-bit integer keys on every database
 
 
 def _password_hasher() -> PasswordHasher:
@@ -49,6 +50,7 @@ def read_token(token: str) -> int | None:
             algorithms=[JWT_ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
-        return int(claims["sub"])
+        user_id = int(claims["sub"])
     except (jwt.InvalidTokenError, ValueError):
         return None
+    return user_id if 0 < user_id <= MAX_ID else None

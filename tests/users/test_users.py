@@ -191,11 +191,15 @@ def test_an_expired_token_is_401(client, app):
     assert response.get_json() == {"errors": {"token": ["is invalid or expired"]}}
 
 
-def test_a_token_signed_with_another_key_or_algorithm_is_401(client):
+def test_a_forged_or_malformed_token_is_401(client, app):
     user = make_user(username="forged")
     claims = {"sub": str(user.id), "exp": 4102444800}
+    secret = app.config["SECRET_KEY"]
     forged = [
         jwt.encode(claims, "a-different-secret-of-32-bytes-or-more", algorithm="HS256"),
+        jwt.encode({**claims, "sub": str(10**30)}, secret, algorithm="HS256"),
+        jwt.encode({**claims, "sub": "-1"}, secret, algorithm="HS256"),
+        jwt.encode({"sub": str(user.id)}, secret, algorithm="HS256"),
         jwt.encode(claims, None, algorithm="none"),
         "not.a.token",
     ]
