@@ -48,7 +48,6 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 3600}
         self.MAX_CONTENT_LENGTH = int(environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
-        self.JSON_SORT_KEYS = False
         self.CELERY_BROKER_URL = environ.get("CELERY_BROKER_URL", "filesystem://")
         self.SENTRY_DSN = environ.get("SENTRY_DSN", "")
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO").upper()
