@@ -2,9 +2,21 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
+
+
+def exact_string(length: int) -> String:
+    """A VARCHAR that compares exactly (case and accents) on every database, MariaDB included."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+# Long text (article and comment bodies): MariaDB's TEXT holds only 64 KiB of *bytes*, which
+# 64 Ki characters of UTF-8 can exceed; MEDIUMTEXT holds 16 MiB.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 def utcnow() -> datetime:

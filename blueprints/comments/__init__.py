@@ -1,0 +1,5 @@
+"""Comments on articles."""
+
+from .application import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,5 @@
+"""Tags: the tags articles carry, most used first."""
+
+from .application import blueprint
+
+__all__ = ["blueprint"]

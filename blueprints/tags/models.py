@@ -1,0 +1,36 @@
+"""Tags, and which articles carry them in which order."""
+
+from sqlalchemy import ForeignKey, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.types import exact_string
+
+TAG_MAX_LENGTH = 50
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(exact_string(TAG_MAX_LENGTH), unique=True)
+    # How many articles carry the tag, kept in the transaction that changes an article's tags:
+    # GET /api/tags then reads one small table instead of aggregating every article's tags.
+    articles_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.id} {self.name!r}>"
+
+
+class ArticleTag(db.Model):
+    """An article's tag at `position` in its tag list (0 first), so lists keep their order."""
+
+    __tablename__ = "article_tags"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
