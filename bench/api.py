@@ -1,0 +1,336 @@
+#!/usr/bin/env python
+"""Benchmark of the read API under gunicorn, against a constant-JSON Flask app (the ceiling).
+
+Seeds its own MariaDB database (schema from `manage.py db upgrade`, rows by bulk Core inserts),
+starts Conduit and bench/ceiling_app.py with the project's gunicorn.conf.py (production config,
+2 workers, access log to /dev/null) on free loopback ports, checks `articlesCount` once against
+the seeded counts, runs wrk (16 connections, a warm-up, then a bounded run) against each
+endpoint, prints req/s, p99 latency and the fraction of the ceiling's req/s, and stops every
+process it started, whatever happens (finally + signal handlers).
+
+    .venv/bin/python bench/api.py [--database-url URL] [--duration 10] [--connections 16]
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+DEFAULT_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/conduit_bench_api"
+CONDUIT_APP = "app:create_app()"
+CEILING_APP = "bench.ceiling_app:create_app()"
+TARGET_FRACTION = 0.10
+TARGET_P99_MS = 100.0
+STARTUP_SECONDS = 60
+
+
+@dataclass
+class Endpoint:
+    name: str
+    path: str
+    authenticated: bool
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: str
+
+
+class Processes:
+    """Servers started by the bench; `stop_all` ends each of them and its workers."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, command: list[str], environment: dict[str, str], log: Path):
+        log_file = log.open("wb")
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers stop with it
+        )
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            stop_group(process)
+        self.started.clear()
+
+
+def stop_group(process: subprocess.Popen, grace_seconds: float = 10) -> None:
+    """SIGTERM the process group of `process` (a gunicorn master and its workers), then KILL."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(grace_seconds)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # leftover workers, if any
+    process.wait()
+
+
+def raise_on_signal(signum, frame):
+    raise SystemExit(f"bench: stopped by signal {signum}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(database_url: str, secret_key: str, app: str, port: int) -> dict:
+    return {
+        **os.environ,
+        "CONDUIT_CONFIG": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret_key,
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_APP": app,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_GRACEFUL_TIMEOUT": "5",
+    }
+
+
+def start_gunicorn(processes: Processes, name: str, environment: dict, log_folder: Path) -> str:
+    """Start gunicorn with the project's gunicorn.conf.py; return its base URL once it answers."""
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-c",
+        "gunicorn.conf.py",
+        # gunicorn.conf.py logs every request to stdout; the CLI flag overrides it (the lines
+        # are still formatted, then discarded, for both servers alike).
+        "--access-logfile",
+        "/dev/null",
+        # Two servers run at once (and others' tests run gunicorn too): no shared control socket.
+        "--no-control-socket",
+    ]
+    process = processes.start(command, environment, log_folder / f"{name}.log")
+    base_url = "http://" + environment["GUNICORN_BIND"]
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = (log_folder / f"{name}.log").read_text(errors="replace")[-3000:]
+            raise SystemExit(f"bench: {name} exited with {process.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=2):
+                return base_url
+        except urllib.error.HTTPError:
+            return base_url  # it answers (the ceiling app has no /healthz of its own)
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"bench: {name} did not answer within {STARTUP_SECONDS} s")
+
+
+def get_json(url: str, token: str | None = None) -> dict:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+LATENCY_LINE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, token: str | None, seconds: int, connections: int, threads: int):
+    """Run wrk against `url` for `seconds`; parse req/s, p50, p99 and errors."""
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "--latency",
+    ]
+    if token:
+        command += ["-H", f"Authorization: Token {token}"]
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
+    latencies = {
+        percentile: float(value) * UNIT_MS[unit]
+        for percentile, value, unit in LATENCY_LINE.findall(output)
+    }
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    errors = []
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors.append(f"{match.group(1)} non-2xx")
+    if match := re.search(r"Socket errors: (.*)", output):
+        errors.append("socket errors " + match.group(1))
+    return WrkResult(
+        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        p50_ms=latencies["50"],
+        p99_ms=latencies["99"],
+        requests=requests,
+        errors="; ".join(errors),
+    )
+
+
+def measure(name, url, token, arguments) -> WrkResult:
+    print(f"  {name}: warm-up {arguments.warmup} s, run {arguments.duration} s", flush=True)
+    run_wrk(url, token, arguments.warmup, arguments.connections, arguments.threads)
+    return run_wrk(url, token, arguments.duration, arguments.connections, arguments.threads)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument(
+        "--no-seed", action="store_true", help="reuse the database seeded by an earlier run"
+    )
+    arguments = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is missing: apt-get install -y wrk")
+
+    from bench.seed import seed_database
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, raise_on_signal)
+    processes = Processes()
+    log_folder = Path(os.environ.get("TMPDIR", "/tmp")) / "conduit_bench_api"
+    log_folder.mkdir(exist_ok=True)
+    secret_key = secrets.token_urlsafe(48)
+    try:
+        print(f"load average before: {load_average()} ({os.cpu_count()} cores)", flush=True)
+        facts = seed_database(
+            arguments.database_url,
+            secret_key,
+            users=arguments.users,
+            articles=arguments.articles,
+            reseed=not arguments.no_seed,
+        )
+        print(facts.summary(), flush=True)
+
+        conduit_port, ceiling_port = free_port(), free_port()
+        conduit = start_gunicorn(
+            processes,
+            "conduit",
+            server_environment(arguments.database_url, secret_key, CONDUIT_APP, conduit_port),
+            log_folder,
+        )
+        ceiling = start_gunicorn(
+            processes,
+            "ceiling",
+            server_environment(arguments.database_url, secret_key, CEILING_APP, ceiling_port),
+            log_folder,
+        )
+        check_counts(conduit, facts)
+
+        endpoints = [
+            Endpoint("GET /api/articles?limit=20", "/api/articles?limit=20", True),
+            Endpoint(f"GET /api/articles?tag={facts.tag}", f"/api/articles?tag={facts.tag}", True),
+            Endpoint("GET /api/articles/feed", "/api/articles/feed", True),
+            Endpoint("GET /api/articles/{slug}", f"/api/articles/{facts.slug}", True),
+            Endpoint("GET /api/tags", "/api/tags", False),
+        ]
+        print(
+            f"wrk: {arguments.connections} connections, {arguments.threads} threads, loopback",
+            flush=True,
+        )
+        ceiling_before = measure("ceiling (before)", ceiling + "/", None, arguments)
+        results = {
+            endpoint.name: measure(
+                endpoint.name,
+                conduit + endpoint.path,
+                facts.viewer_token if endpoint.authenticated else None,
+                arguments,
+            )
+            for endpoint in endpoints
+        }
+        ceiling_after = measure("ceiling (after)", ceiling + "/", None, arguments)
+        print_table(endpoints, results, ceiling_before, ceiling_after)
+        print(f"load average after: {load_average()}")
+    finally:
+        processes.stop_all()
+
+
+def check_counts(base_url: str, facts) -> None:
+    """articlesCount, read once through the API, equals what was seeded (exact, not cached)."""
+    checks = [
+        ("/api/articles?limit=20", facts.articles),
+        (f"/api/articles?tag={facts.tag}", facts.tag_articles),
+        ("/api/articles/feed", facts.feed_articles),
+    ]
+    for path, expected in checks:
+        document = get_json(base_url + path, facts.viewer_token)
+        counted = document["articlesCount"]
+        if counted != expected or len(document["articles"]) != min(20, expected):
+            raise SystemExit(
+                f"bench: {path} says articlesCount={counted} with {len(document['articles'])}"
+                f" articles; seeded {expected}"
+            )
+        print(f"  articlesCount of {path} = {counted}: matches the seeded rows", flush=True)
+
+
+def print_table(endpoints, results, ceiling_before, ceiling_after) -> None:
+    ceiling_rps = (ceiling_before.requests_per_second + ceiling_after.requests_per_second) / 2
+    print()
+    header = f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of ceiling':>11}"
+    print(header)
+    print("-" * len(header))
+    for label, result in (("ceiling (before)", ceiling_before), ("ceiling (after)", ceiling_after)):
+        print(
+            f"{label:<42} {result.requests_per_second:>8.0f} {result.p50_ms:>8.2f}"
+            f" {result.p99_ms:>8.2f} {result.requests_per_second / ceiling_rps:>10.1%}"
+            + (f"  {result.errors}" if result.errors else "")
+        )
+    for endpoint in endpoints:
+        result = results[endpoint.name]
+        label = endpoint.name + (" (token)" if endpoint.authenticated else "")
+        print(
+            f"{label:<42} {result.requests_per_second:>8.0f} {result.p50_ms:>8.2f}"
+            f" {result.p99_ms:>8.2f} {result.requests_per_second / ceiling_rps:>10.1%}"
+            + (f"  {result.errors}" if result.errors else "")
+        )
+    articles = results[endpoints[0].name]
+    fraction = articles.requests_per_second / ceiling_rps
+    met = fraction >= TARGET_FRACTION and articles.p99_ms < TARGET_P99_MS
+    print()
+    print(
+        f"target GET /api/articles?limit=20 >= {TARGET_FRACTION:.0%} of the ceiling"
+        f" ({ceiling_rps:.0f} req/s, mean of before and after) and p99 < {TARGET_P99_MS:g} ms:"
+        f" {fraction:.1%}, p99 {articles.p99_ms:.1f} ms: {'met' if met else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
