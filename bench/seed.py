@@ -208,14 +208,12 @@ def count_facts(connection) -> dict:
     }
 
 
-def viewer_token(database_url: str, secret_key: str) -> str:
-    """A token for the viewer, signed as the production service signs them."""
+def production_app(database_url: str, secret_key: str):
+    """The service as gunicorn builds it; building it also imports every service's models."""
     os.environ.update({"DATABASE_URL": database_url, "SECRET_KEY": secret_key})
     from app import create_app
-    from app.security import issue_token
 
-    with create_app("production").app_context():
-        return issue_token(VIEWER_ID)
+    return create_app("production")
 
 
 def seed_database(
@@ -223,6 +221,7 @@ def seed_database(
 ) -> SeedFacts:
     """Rebuild the database from the migrations and fill it (unless `reseed` is False)."""
     started = time.perf_counter()
+    app = production_app(database_url, secret_key)
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         if reseed:
@@ -239,4 +238,8 @@ def seed_database(
         engine.dispose()
     if reseed and (facts["articles"], facts["users"]) != (articles, users):
         raise SystemExit(f"bench: seeded {facts['articles']} articles, {facts['users']} users")
-    return SeedFacts(**facts, viewer_token=viewer_token(database_url, secret_key), seconds=seconds)
+    from app.security import issue_token
+
+    with app.app_context():
+        token = issue_token(VIEWER_ID)
+    return SeedFacts(**facts, viewer_token=token, seconds=seconds)

@@ -169,11 +169,12 @@ TESTS_PER_FILE = 50
 
 
 def articles_service_present() -> bool:
-    """Whether the app serves articles (then the tests create articles, else follows)."""
+    """Whether the app serves POST /api/articles (then the tests create articles, else follows)."""
     sys.path.insert(0, str(PROJECT_ROOT))
-    from app import SERVICES
+    from app import create_app
 
-    return "articles" in SERVICES
+    rules = create_app("test").url_map.iter_rules()
+    return any(rule.rule == "/api/articles" and "POST" in rule.methods for rule in rules)
 
 
 def generate(folder: Path, conftest: str, test_count: int, workload: str) -> None:
