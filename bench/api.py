@@ -152,8 +152,12 @@ def get_json(url: str, token: str | None = None) -> dict:
     request = urllib.request.Request(url)
     if token:
         request.add_header("Authorization", f"Token {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        body = error.read()[:500].decode(errors="replace")
+        raise SystemExit(f"bench: GET {url} answered {error.code}: {body}") from None
 
 
 LATENCY_LINE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
