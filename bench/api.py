@@ -118,8 +118,9 @@ def server_environment(database_url: str, secret_key: str, app: str, port: int) 
     }
 
 
-def start_gunicorn(processes: Processes, name: str, environment: dict, log_folder: Path) -> str:
-    """Start gunicorn with the project's gunicorn.conf.py; return its base URL once it answers."""
+def start_gunicorn(processes: Processes, name: str, environment: dict, log_folder: Path):
+    """Start gunicorn with the project's gunicorn.conf.py; once it answers, return the master
+    process and the base URL."""
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "-c",
@@ -140,9 +141,9 @@ def start_gunicorn(processes: Processes, name: str, environment: dict, log_folde
             raise SystemExit(f"bench: {name} exited with {process.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=2):
-                return base_url
+                return process, base_url
         except urllib.error.HTTPError:
-            return base_url  # it answers (the ceiling app has no /healthz of its own)
+            return process, base_url  # it answers, if not with a 200
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"bench: {name} did not answer within {STARTUP_SECONDS} s")
@@ -221,70 +222,117 @@ def main() -> None:
     parser.add_argument(
         "--no-seed", action="store_true", help="reuse the database seeded by an earlier run"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then sample the slowest endpoint (and the articles list) with py-spy",
+    )
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is missing: apt-get install -y wrk")
 
-    from bench.seed import seed_database
-
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, raise_on_signal)
     processes = Processes()
+    try:
+        run(arguments, processes)
+    finally:
+        processes.stop_all()
+
+
+def run(arguments, processes: Processes) -> None:
+    from bench.profiling import count_statements
+    from bench.seed import production_app, seed_database
+
     log_folder = Path(os.environ.get("TMPDIR", "/tmp")) / "conduit_bench_api"
     log_folder.mkdir(exist_ok=True)
     secret_key = secrets.token_urlsafe(48)
-    try:
-        print(f"load average before: {load_average()} ({os.cpu_count()} cores)", flush=True)
-        facts = seed_database(
-            arguments.database_url,
-            secret_key,
-            users=arguments.users,
-            articles=arguments.articles,
-            reseed=not arguments.no_seed,
-        )
-        print(facts.summary(), flush=True)
+    print(f"load average before: {load_average()} ({os.cpu_count()} cores)", flush=True)
+    facts = seed_database(
+        arguments.database_url,
+        secret_key,
+        users=arguments.users,
+        articles=arguments.articles,
+        reseed=not arguments.no_seed,
+    )
+    print(facts.summary(), flush=True)
 
-        conduit_port, ceiling_port = free_port(), free_port()
-        conduit = start_gunicorn(
-            processes,
-            "conduit",
-            server_environment(arguments.database_url, secret_key, CONDUIT_APP, conduit_port),
-            log_folder,
-        )
-        ceiling = start_gunicorn(
-            processes,
-            "ceiling",
-            server_environment(arguments.database_url, secret_key, CEILING_APP, ceiling_port),
-            log_folder,
-        )
-        check_counts(conduit, facts)
+    conduit_process, conduit = start_gunicorn(
+        processes,
+        "conduit",
+        server_environment(arguments.database_url, secret_key, CONDUIT_APP, free_port()),
+        log_folder,
+    )
+    _, ceiling = start_gunicorn(
+        processes,
+        "ceiling",
+        server_environment(arguments.database_url, secret_key, CEILING_APP, free_port()),
+        log_folder,
+    )
+    check_counts(conduit, facts)
 
-        endpoints = [
-            Endpoint("GET /api/articles?limit=20", "/api/articles?limit=20", True),
-            Endpoint(f"GET /api/articles?tag={facts.tag}", f"/api/articles?tag={facts.tag}", True),
-            Endpoint("GET /api/articles/feed", "/api/articles/feed", True),
-            Endpoint("GET /api/articles/{slug}", f"/api/articles/{facts.slug}", True),
-            Endpoint("GET /api/tags", "/api/tags", False),
-        ]
-        print(
-            f"wrk: {arguments.connections} connections, {arguments.threads} threads, loopback",
-            flush=True,
-        )
-        ceiling_before = measure("ceiling (before)", ceiling + "/", None, arguments)
-        results = {
-            endpoint.name: measure(
-                endpoint.name,
-                conduit + endpoint.path,
-                facts.viewer_token if endpoint.authenticated else None,
-                arguments,
-            )
+    endpoints = [
+        Endpoint("GET /api/articles?limit=20", "/api/articles?limit=20", True),
+        Endpoint(f"GET /api/articles?tag={facts.tag}", f"/api/articles?tag={facts.tag}", True),
+        Endpoint("GET /api/articles/feed", "/api/articles/feed", True),
+        Endpoint("GET /api/articles/{slug}", f"/api/articles/{facts.slug}", True),
+        Endpoint("GET /api/tags", "/api/tags", False),
+    ]
+    token_header = {"Authorization": f"Token {facts.viewer_token}"}
+    statements = count_statements(
+        production_app(arguments.database_url, secret_key),
+        {
+            endpoint.name: (endpoint.path, token_header if endpoint.authenticated else {})
             for endpoint in endpoints
-        }
-        ceiling_after = measure("ceiling (after)", ceiling + "/", None, arguments)
-        print_table(endpoints, results, ceiling_before, ceiling_after)
-        print(f"load average after: {load_average()}")
+        },
+    )
+    print(
+        f"wrk: {arguments.connections} connections, {arguments.threads} threads, loopback",
+        flush=True,
+    )
+    ceiling_before = measure("ceiling (before)", ceiling + "/", None, arguments)
+    results = {
+        endpoint.name: measure(
+            endpoint.name,
+            conduit + endpoint.path,
+            facts.viewer_token if endpoint.authenticated else None,
+            arguments,
+        )
+        for endpoint in endpoints
+    }
+    ceiling_after = measure("ceiling (after)", ceiling + "/", None, arguments)
+    print_table(endpoints, results, statements, ceiling_before, ceiling_after)
+    print(f"load average after: {load_average()}", flush=True)
+
+    if arguments.profile:
+        slowest = min(endpoints, key=lambda endpoint: results[endpoint.name].requests_per_second)
+        for endpoint in dict.fromkeys([slowest, endpoints[0]]):
+            token = facts.viewer_token if endpoint.authenticated else None
+            profile(endpoint, conduit + endpoint.path, token, conduit_process, arguments)
+            print(f"its {len(statements[endpoint.name])} SQL statements:")
+            for statement in statements[endpoint.name]:
+                print(f"  {statement}")
+
+
+def profile(endpoint, url, token, master, arguments) -> None:
+    """Sample the conduit workers with py-spy while wrk loads `url`; print where time goes."""
+    from bench.profiling import record_profile, summarize_profile
+
+    folded = Path(os.environ.get("TMPDIR", "/tmp")) / "conduit_bench_api" / "profile.folded"
+    folded.unlink(missing_ok=True)
+    print(f"\nprofile of {endpoint.name}: py-spy samples the gunicorn workers", flush=True)
+    spy = record_profile(master.pid, arguments.duration, folded)
+    try:
+        # wrk runs a second longer than py-spy samples, so every sample is taken under load.
+        seconds = arguments.duration + 1
+        loaded = run_wrk(url, token, seconds, arguments.connections, arguments.threads)
+        spy.wait(30)
     finally:
-        processes.stop_all()
+        stop_group(spy)
+    if spy.returncode != 0:
+        raise SystemExit(f"bench: py-spy failed: {spy.stderr.read().decode()[-2000:]}")
+    print(f"(under py-spy: {loaded.requests_per_second:.0f} req/s)")
+    print(summarize_profile(folded))
 
 
 def check_counts(base_url: str, facts) -> None:
@@ -305,16 +353,18 @@ def check_counts(base_url: str, facts) -> None:
         print(f"  articlesCount of {path} = {counted}: matches the seeded rows", flush=True)
 
 
-def print_table(endpoints, results, ceiling_before, ceiling_after) -> None:
+def print_table(endpoints, results, statements, ceiling_before, ceiling_after) -> None:
     ceiling_rps = (ceiling_before.requests_per_second + ceiling_after.requests_per_second) / 2
     print()
-    header = f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of ceiling':>11}"
+    header = (
+        f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of ceiling':>11} {'SQL':>4}"
+    )
     print(header)
     print("-" * len(header))
     for label, result in (("ceiling (before)", ceiling_before), ("ceiling (after)", ceiling_after)):
         print(
             f"{label:<42} {result.requests_per_second:>8.0f} {result.p50_ms:>8.2f}"
-            f" {result.p99_ms:>8.2f} {result.requests_per_second / ceiling_rps:>10.1%}"
+            f" {result.p99_ms:>8.2f} {result.requests_per_second / ceiling_rps:>10.1%} {'-':>4}"
             + (f"  {result.errors}" if result.errors else "")
         )
     for endpoint in endpoints:
@@ -323,8 +373,10 @@ def print_table(endpoints, results, ceiling_before, ceiling_after) -> None:
         print(
             f"{label:<42} {result.requests_per_second:>8.0f} {result.p50_ms:>8.2f}"
             f" {result.p99_ms:>8.2f} {result.requests_per_second / ceiling_rps:>10.1%}"
+            f" {len(statements[endpoint.name]):>4}"
             + (f"  {result.errors}" if result.errors else "")
         )
+    print("(SQL: statements one request sends, counted in-process on the production app)")
     articles = results[endpoints[0].name]
     fraction = articles.requests_per_second / ceiling_rps
     met = fraction >= TARGET_FRACTION and articles.p99_ms < TARGET_P99_MS
