@@ -13,11 +13,12 @@ $(VENV)/.installed: $(REQUIREMENTS)
 
 install: $(VENV)/.installed
 
-## Serve on http://127.0.0.1:5000 with embedded defaults (SQLite, no broker server).
+## Start web (http://127.0.0.1:5000), worker and beat from the Procfile with honcho, on
+## embedded defaults (SQLite, a filesystem broker); Ctrl-C stops them all.
 run: install
 	$(PYTHON) manage.py db create
 	$(PYTHON) manage.py db upgrade
-	$(PYTHON) manage.py run --host 127.0.0.1 --port 5000
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start
 
 ## Run the whole test suite (SQLite unless TEST_DATABASE_URL says otherwise).
 test: install

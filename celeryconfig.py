@@ -4,7 +4,10 @@ with nothing configured it is kombu's filesystem transport, which needs no serve
 import os
 from pathlib import Path
 
-_instance = Path(__file__).resolve().parent / "instance" / "celery"
+# The filesystem broker's folder: CELERY_BROKER_FOLDER, else instance/celery.
+_instance = Path(
+    os.environ.get("CELERY_BROKER_FOLDER") or Path(__file__).resolve().parent / "instance" / "celery"
+)
 
 broker_url = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 broker_connection_retry_on_startup = True

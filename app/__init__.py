@@ -8,8 +8,9 @@ from sqlalchemy import event
 from config import get_config
 
 from .errors import register_error_handlers
-from .extensions import db, migrate
+from .extensions import cors, db, migrate
 from .logs import configure_logging, init_request_ids
+from .sentry import init_sentry
 from .tasks import init_celery
 
 # Each service is a package in blueprints/ exporting `blueprint`, served under /api;
@@ -25,6 +26,7 @@ def create_app(config_name: str | None = None) -> Flask:
     app.config.from_object(get_config(config_name))
     app.json.sort_keys = False
     configure_logging(app)
+    init_sentry(app)
     init_request_ids(app)
     register_error_handlers(app)
 
@@ -34,6 +36,7 @@ def create_app(config_name: str | None = None) -> Flask:
         for engine in db.engines.values():
             prepare_engine(engine)
     init_celery(app)
+    init_cors(app)
 
     for service in SERVICES:
         app.register_blueprint(service_blueprint(service), url_prefix=API_PREFIX)
@@ -44,6 +47,17 @@ def create_app(config_name: str | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def init_cors(app: Flask) -> None:
+    """Let browsers on the CORS_ORIGINS call the API (preflights and error responses too)."""
+    cors.init_app(
+        app,
+        resources={f"{API_PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},
+        allow_headers=["Authorization", "Content-Type", "X-Client-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    )
 
 
 def service_blueprint(service: str):

@@ -6,8 +6,11 @@ Errors that are not about one field use the key `body`, as the RealWorld API doe
 import logging
 from typing import Any
 
+import sentry_sdk
 from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -79,8 +82,18 @@ def handle_http_exception(error: HTTPException) -> Response:
     return response
 
 
+def handle_database_unavailable(error: Exception) -> Response:
+    """The database is down, restarting or overloaded: the client may retry shortly."""
+    db.session.rollback()
+    log.warning("database unavailable in request %s: %s", g.get("request_id", "-"), error)
+    response = error_response(503, {"database": ["unavailable, try again shortly"]})
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def handle_unexpected_error(error: Exception) -> Response:
     db.session.rollback()
+    sentry_sdk.capture_exception(error)  # the log line below is then not reported twice
     log.exception("unhandled error in request %s", g.get("request_id", "-"))
     return error_response(500, {"body": ["internal server error"]})
 
@@ -90,4 +103,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for database_error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(database_error, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)

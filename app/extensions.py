@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from celery import Celery
+from flask_cors import CORS
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -29,3 +30,4 @@ MIGRATIONS_FOLDER = Path(__file__).resolve().parent.parent / "migrations"
 db = SQLAlchemy(model_class=Model)
 migrate = Migrate(directory=str(MIGRATIONS_FOLDER), render_as_batch=True, compare_type=True)
 celery = Celery("conduit")
+cors = CORS()

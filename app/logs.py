@@ -1,31 +1,46 @@
-"""Logging: UTF-8 whatever the locale, a request id on every line, text or JSON lines."""
+"""Logging: UTF-8 whatever the locale, a request id on every line, text or JSON lines.
+
+A Celery task sent while serving a request carries that request's id (a message header) and
+logs under it, so one id follows a piece of work from the request through its tasks.
+"""
 
 import json
 import logging
 import re
 import sys
 import uuid
+from contextvars import ContextVar
 
+from celery import signals
 from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+# The message header that carries the request id into a Celery task.
+TASK_REQUEST_ID_HEADER = "request_id"
+
+# Set while a Celery task runs: the id of the request that sent it, and the task's name.
+task_request_id: ContextVar[str] = ContextVar("task_request_id", default="-")
+task_name: ContextVar[str | None] = ContextVar("task_name", default=None)
 
 
 def current_request_id() -> str:
-    """The id of the request being served, or "-" outside a request."""
+    """The id of the request being served, or of the one that sent the running task, else "-"."""
     if has_request_context():
         return g.get("request_id", "-")
-    return "-"
+    return task_request_id.get()
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamps each record with the request id (a record that already has one keeps it)."""
+    """Stamps each record with the request id and the running task's name (a record that
+    already has them keeps them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
+        if not hasattr(record, "task_name"):
+            record.task_name = task_name.get()
         return True
 
 
@@ -40,6 +55,8 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
+        if getattr(record, "task_name", None):
+            entry["task"] = record.task_name
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -86,3 +103,39 @@ def init_request_ids(app: Flask) -> None:
     """Give every request an id, echoed in the X-Request-ID response header."""
     app.before_request(assign_request_id)
     app.after_request(add_request_id_header)
+
+
+def add_request_id_to_task(headers: dict | None = None, **kwargs) -> None:
+    """Before a task is sent: carry the current request id in its message headers."""
+    request_id = current_request_id()
+    if headers is not None and request_id != "-":
+        headers.setdefault(TASK_REQUEST_ID_HEADER, request_id)
+
+
+def enter_task(task=None, **kwargs) -> None:
+    """Before a task runs: log under the request id it was sent with, and its name."""
+    request_id = getattr(task.request, TASK_REQUEST_ID_HEADER, None)
+    task.request.log_tokens = (
+        task_request_id.set(request_id if isinstance(request_id, str) else "-"),
+        task_name.set(task.name),
+    )
+
+
+def leave_task(task=None, **kwargs) -> None:
+    """After a task ran: back to the worker's own context."""
+    tokens = getattr(task.request, "log_tokens", None)
+    if tokens:
+        task_request_id.reset(tokens[0])
+        task_name.reset(tokens[1])
+
+
+def keep_conduit_logging(**kwargs) -> None:
+    """Celery skips configuring logging when this signal has a receiver: keep ours (JSON too)."""
+
+
+def init_task_request_ids() -> None:
+    """Let request ids follow tasks, and let workers log through `configure_logging`'s handler."""
+    signals.before_task_publish.connect(add_request_id_to_task, weak=False)
+    signals.task_prerun.connect(enter_task, weak=False)
+    signals.task_postrun.connect(leave_task, weak=False)
+    signals.setup_logging.connect(keep_conduit_logging, weak=False)

@@ -4,6 +4,7 @@ from celery import Task
 from flask import Flask
 
 from .extensions import celery
+from .logs import init_task_request_ids
 
 
 def init_celery(app: Flask) -> None:
@@ -17,5 +18,6 @@ def init_celery(app: Flask) -> None:
                 return self.run(*args, **kwargs)
 
     celery.Task = AppContextTask
+    init_task_request_ids()
     celery.set_default()
     app.extensions["celery"] = celery

@@ -25,6 +25,24 @@ def database_url(url: str) -> str:
     return url
 
 
+def engine_options(url: str, timeout: int) -> dict:
+    """SQLAlchemy engine options: test pooled connections before use (a restarted database
+    costs no request), and on MariaDB give up on an unreachable or silent server in time."""
+    options: dict = {"pool_pre_ping": True, "pool_recycle": 3600}
+    if url.startswith("mysql"):
+        options["connect_args"] = {
+            "connect_timeout": min(timeout, 5),
+            "read_timeout": timeout,
+            "write_timeout": timeout,
+        }
+    return options
+
+
+def split_list(value: str) -> list[str]:
+    """A list setting from the environment: items separated by commas or spaces."""
+    return [item for item in value.replace(",", " ").split() if item]
+
+
 def env_flag(name: str, default: bool) -> bool:
     """A yes/no setting from the environment (1, true, yes, on)."""
     value = os.environ.get(name)
@@ -38,6 +56,8 @@ class Config:
 
     DEFAULT_DATABASE = "development.sqlite"
     DEFAULT_SECRET_KEY = "development-secret-key-do-not-use-in-production"
+    # Browser origins allowed to call the API (CORS); none unless configured.
+    DEFAULT_CORS_ORIGINS = ""
 
     def __init__(self) -> None:
         environ = os.environ
@@ -46,10 +66,14 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = database_url(
             self.database_url_from_environment() or sqlite_url(self.DEFAULT_DATABASE)
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 3600}
+        self.DATABASE_TIMEOUT = int(environ.get("DATABASE_TIMEOUT", 20))
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
+            self.SQLALCHEMY_DATABASE_URI, self.DATABASE_TIMEOUT
+        )
         self.MAX_CONTENT_LENGTH = int(environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
         self.CELERY_BROKER_URL = environ.get("CELERY_BROKER_URL", "filesystem://")
-        self.SENTRY_DSN = environ.get("SENTRY_DSN", "")
+        self.SENTRY_DSN = self.sentry_dsn_from_environment()
+        self.CORS_ORIGINS = split_list(environ.get("CORS_ORIGINS", self.DEFAULT_CORS_ORIGINS))
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO").upper()
         self.LOG_FORMAT = environ.get("LOG_FORMAT", "text").lower()
         self.JWT_LIFETIME_SECONDS = int(environ.get("JWT_LIFETIME_SECONDS", 14 * 24 * 3600))
@@ -62,6 +86,10 @@ class Config:
     def database_url_from_environment(self) -> str | None:
         """The database this environment uses when one is configured."""
         return os.environ.get("DATABASE_URL")
+
+    def sentry_dsn_from_environment(self) -> str:
+        """Where this environment reports errors (Sentry); empty means nowhere."""
+        return os.environ.get("SENTRY_DSN", "")
 
 
 def read_release() -> str:

@@ -18,5 +18,7 @@ class Production(Config):
         secret = os.environ.get("SECRET_KEY", "")
         if len(secret.encode()) < MIN_SECRET_KEY_BYTES:
             problems.append(f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_BYTES} bytes")
+        if "*" in self.CORS_ORIGINS:
+            problems.append("CORS_ORIGINS must list origins, not '*'")
         if problems:
             raise ConfigError("production config refused: " + "; ".join(problems))

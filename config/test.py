@@ -19,3 +19,7 @@ class Test(Config):
 
     def database_url_from_environment(self) -> str | None:
         return os.environ.get("TEST_DATABASE_URL")
+
+    def sentry_dsn_from_environment(self) -> str:
+        # A developer's SENTRY_DSN must not receive the errors tests raise on purpose.
+        return os.environ.get("TEST_SENTRY_DSN", "")

@@ -1,4 +1,4 @@
-"""Health: is this process alive, which release and pid is serving."""
+"""Health: is this process alive (which release and pid), is it ready (database, broker)."""
 
 from .application import blueprint
 

@@ -4,6 +4,8 @@ import os
 
 from flask import Blueprint, current_app
 
+from .checks import broker_problems, database_problems
+
 blueprint = Blueprint("health", __name__)
 
 
@@ -11,3 +13,13 @@ blueprint = Blueprint("health", __name__)
 def get_health():
     """The process is alive: the running release and the pid that answered."""
     return {"status": "ok", "version": current_app.config["RELEASE"], "pid": os.getpid()}
+
+
+@blueprint.get("/readyz")
+def get_readiness():
+    """Ready to serve: the database and the broker answer (503 naming the part that does not)."""
+    problems = {"database": database_problems(), "broker": broker_problems()}
+    errors = {part: messages for part, messages in problems.items() if messages}
+    if errors:
+        return {"errors": errors}, 503
+    return {"status": "ready", "checks": {part: "ok" for part in problems}}

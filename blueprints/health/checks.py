@@ -1,0 +1,76 @@
+"""Readiness probes: can this process reach the database and the broker right now?
+
+Each probe opens its own short-lived connection with short timeouts, so a dead or silent
+dependency makes /readyz answer 503 in seconds instead of holding a worker.
+"""
+
+import logging
+import os
+
+from flask import Flask, current_app
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+
+PROBE_TIMEOUT_SECONDS = 2
+
+log = logging.getLogger(__name__)
+
+
+def probe_engine(app: Flask) -> Engine:
+    """An engine on the app's database that never pools and gives up quickly."""
+    engine = app.extensions.get("readiness_engine")
+    if engine is None:
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        if url.startswith("mysql"):
+            timeouts = {
+                "connect_timeout": PROBE_TIMEOUT_SECONDS,
+                "read_timeout": PROBE_TIMEOUT_SECONDS,
+                "write_timeout": PROBE_TIMEOUT_SECONDS,
+            }
+        else:
+            timeouts = {"timeout": PROBE_TIMEOUT_SECONDS}
+        engine = create_engine(url, poolclass=NullPool, connect_args=timeouts)
+        app.extensions["readiness_engine"] = engine
+    return engine
+
+
+def database_problems() -> list[str]:
+    """Why the database cannot be used now; empty when it answers."""
+    try:
+        with probe_engine(current_app).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:
+        log.warning("readiness: database unreachable: %s", error)
+        return ["unreachable"]
+    return []
+
+
+def broker_problems() -> list[str]:
+    """Why tasks cannot be sent now; empty when the broker accepts connections."""
+    celery = current_app.extensions["celery"]
+    options = dict(celery.conf.broker_transport_options or {})
+    options.update(
+        socket_connect_timeout=PROBE_TIMEOUT_SECONDS, socket_timeout=PROBE_TIMEOUT_SECONDS
+    )
+    try:
+        with celery.connection_for_write(transport_options=options) as connection:
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, timeout=PROBE_TIMEOUT_SECONDS
+            )
+            if connection.transport.driver_type == "filesystem":
+                return filesystem_problems(options)
+    except Exception as error:
+        log.warning("readiness: broker unreachable: %s", error)
+        return ["unreachable"]
+    return []
+
+
+def filesystem_problems(options: dict) -> list[str]:
+    """The filesystem broker works while its folders exist and are writable."""
+    folders = {options.get("data_folder_in"), options.get("data_folder_out")} - {None}
+    missing = sorted(f for f in folders if not os.access(f, os.W_OK | os.X_OK))
+    if missing:
+        log.warning("readiness: broker folders not writable: %s", ", ".join(missing))
+        return ["queue folder not writable"]
+    return []
