@@ -129,8 +129,11 @@ def start_gunicorn(processes: Processes, name: str, environment: dict, log_folde
         # are still formatted, then discarded, for both servers alike).
         "--access-logfile",
         "/dev/null",
-        # Two servers run at once (and others' tests run gunicorn too): no shared control socket.
+        # Two servers run at once (and others' tests run gunicorn too): no shared control
+        # socket, a pid file of its own.
         "--no-control-socket",
+        "--pid",
+        str(log_folder / f"{name}.pid"),
     ]
     process = processes.start(command, environment, log_folder / f"{name}.log")
     base_url = "http://" + environment["GUNICORN_BIND"]
