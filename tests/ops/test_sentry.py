@@ -1,0 +1,116 @@
+"""Sentry: an unhandled error in a view and one in a task each reach Sentry exactly once,
+tagged with the request id and the release, with every secret scrubbed. A small receiver on
+127.0.0.1 stands in for Sentry; sentry-sdk only ever runs in the processes these tests start
+(the Test config reads TEST_SENTRY_DSN, which no other test sets)."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+import sentry_sdk
+
+from .support import (
+    PROJECT_ROOT,
+    SentryReceiver,
+    process_environment,
+    process_group,
+    start,
+    wait_until,
+)
+from .worker_app import TASK_SIGNING_SECRET
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+CLIENT_KEY = "ck_live_5f2b8e0c9d1a4b7e"
+COOKIE_VALUE = "cookie-session-value-31337"
+PASSWORD = "correct horse battery staple"
+WEBHOOK_SECRET = "whsec_body-secret-0c0ffee"
+SECRETS = [JWT, CLIENT_KEY, COOKIE_VALUE, PASSWORD, WEBHOOK_SECRET]
+RELEASE = "1.2.3-ops"
+
+
+def secret_headers(request_id):
+    return {
+        "X-Request-ID": request_id,
+        "Authorization": f"Token {JWT}",
+        "X-Client-Key": CLIENT_KEY,
+        "Cookie": f"session={COOKIE_VALUE}; theme=dark",
+    }
+
+
+def send_request(environ, method, path, **call):
+    """Send one request through tests.ops.worker_app's app in a process of its own, which
+    flushes Sentry before it exits."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.ops.worker_app"],
+        input=json.dumps(dict(call, method=method, path=path)),
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def receiver():
+    with SentryReceiver() as receiver:
+        yield receiver
+
+
+def test_sentry_is_off_in_the_test_process():
+    assert not sentry_sdk.get_client().is_active()
+
+
+def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
+    environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+    answer = send_request(
+        environ,
+        "POST",
+        "/ops/explode",
+        headers=secret_headers("view-error-7"),
+        json={"user": {"password": PASSWORD}, "webhook": {"secret": WEBHOOK_SECRET}},
+    )
+
+    [event] = receiver.events()
+    assert answer == {"status": 500, "body": {"errors": {"body": ["internal server error"]}}}
+    assert event["tags"]["request_id"] == "view-error-7"
+    assert event["release"] == RELEASE
+    assert event["exception"]["values"][-1]["value"].startswith("view exploded")
+    assert event["request"]["headers"]["X-Request-Id"] == "view-error-7"
+    leaked = [secret for secret in SECRETS if secret.encode() in receiver.raw()]
+    assert leaked == []
+
+
+def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
+    environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+    with process_group() as group:
+        worker = start(
+            ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
+            environ,
+            tmp_path / "worker.log",
+            group,
+        )
+        answer = send_request(
+            environ,
+            "POST",
+            "/ops/explode-task",
+            headers=secret_headers("task-error-9"),
+            json={"subscription_id": 7},
+        )
+        wait_until(receiver.events, 60, "the worker to report the task's error")
+        # Warm shutdown flushes whatever else the worker had to send before it exits.
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+
+    [event] = receiver.events()
+    assert answer["status"] == 202
+    assert event["tags"]["request_id"] == "task-error-9"
+    assert event["tags"]["task"] == "ops.explode"
+    assert event["release"] == RELEASE
+    assert event["exception"]["values"][-1]["value"] == "task exploded for subscription 7"
+    leaked = [s for s in [*SECRETS, TASK_SIGNING_SECRET] if s.encode() in receiver.raw()]
+    assert leaked == []

@@ -1,0 +1,68 @@
+"""A Conduit app plus routes and tasks that only the operations tests use, for processes they
+start: `celery -A tests.ops.worker_app worker`, and `python -m tests.ops.worker_app` which sends
+the request described on its standard input through the app (the real Flask stack, Sentry's
+integration included).
+"""
+
+import json
+import logging
+import sys
+
+import sentry_sdk
+from flask import jsonify, request
+
+from app import create_app
+
+log = logging.getLogger("conduit.ops")
+
+flask_app = create_app()
+celery = flask_app.extensions["celery"]
+
+TASK_SIGNING_SECRET = "whsec_task-local-secret-4711"
+
+
+@celery.task(name="ops.echo")
+def echo(text: str) -> None:
+    """Log `text`: the log line shows the request id the task was sent with."""
+    log.info("echo %s", text)
+
+
+@celery.task(name="ops.explode")
+def explode(subscription_id: int) -> None:
+    """Fail unexpectedly while a webhook secret is in a local variable."""
+    signing_secret = TASK_SIGNING_SECRET
+    log.info("signing for subscription %s with %d bytes", subscription_id, len(signing_secret))
+    raise RuntimeError(f"task exploded for subscription {subscription_id}")
+
+
+@flask_app.post("/ops/echo")
+def send_echo():
+    echo.delay(request.get_json()["text"])
+    return jsonify(sent=True), 202
+
+
+@flask_app.post("/ops/explode-task")
+def send_explode():
+    explode.delay(request.get_json()["subscription_id"])
+    return jsonify(sent=True), 202
+
+
+@flask_app.post("/ops/explode")
+def explode_in_view():
+    password = request.get_json()["user"]["password"]
+    raise RuntimeError(f"view exploded after reading a {len(password)}-character password")
+
+
+def send_request(description: str) -> None:
+    """Send the request described in JSON (method, path, headers, json), print the answer."""
+    call = json.loads(description)
+    # Without a cookie jar, a Cookie header given here reaches the app as it is.
+    response = flask_app.test_client(use_cookies=False).open(
+        call["path"], method=call["method"], headers=call.get("headers"), json=call.get("json")
+    )
+    print(json.dumps({"status": response.status_code, "body": response.get_json()}))
+    sentry_sdk.flush(timeout=10)
+
+
+if __name__ == "__main__":
+    send_request(sys.stdin.read())
