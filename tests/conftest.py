@@ -12,6 +12,7 @@ from sqlalchemy_utils import create_database, database_exists
 
 from app import create_app
 from app.extensions import db
+from tests.contract import ContractCheckingClient
 
 
 def rebuild_schema() -> None:
@@ -29,6 +30,8 @@ def rebuild_schema() -> None:
 @pytest.fixture(scope="session")
 def app():
     app = create_app("test")
+    # Every response to a path of the RealWorld spec is checked against it (tests/contract.py).
+    app.test_client_class = ContractCheckingClient
     with app.app_context():
         rebuild_schema()
         db.engine.dispose()

@@ -3,6 +3,9 @@
 from itertools import count
 
 from app.extensions import db
+from blueprints.articles.models import Article
+from blueprints.articles.services import create_article, favorite_article
+from blueprints.comments.models import Comment
 from blueprints.users.models import User
 from blueprints.users.services import register_user
 
@@ -23,3 +26,40 @@ def make_user(username: str | None = None, email: str | None = None, **fields) -
         setattr(user, field, value)
     db.session.commit()
     return user
+
+
+def make_article(author: User, **fields) -> Article:
+    """An article by `author`, committed; any field may be given (`tags` a list of names,
+    `created_at` to place it in time), the rest is made up. `favorited_by` users favorite it.
+    """
+    number = next(_sequence)
+    favorited_by = fields.pop("favorited_by", ())
+    created_at = fields.pop("created_at", None)
+    article = create_article(
+        author.id,
+        tags=fields.pop("tags", []),
+        title=fields.pop("title", f"Article {number}"),
+        description=fields.pop("description", f"About article {number}"),
+        body=fields.pop("body", f"The body of article {number}."),
+    )
+    if created_at is not None:
+        article.created_at = article.updated_at = created_at
+    for field, value in fields.items():
+        setattr(article, field, value)
+    for user in favorited_by:
+        favorite_article(user.id, article.id)
+    db.session.commit()
+    return article
+
+
+def make_comment(article: Article, author: User, body: str | None = None, **fields) -> Comment:
+    """A comment by `author` on `article`, committed."""
+    comment = Comment(
+        article_id=article.id,
+        author_id=author.id,
+        body=body or f"Comment {next(_sequence)}",
+        **fields,
+    )
+    db.session.add(comment)
+    db.session.commit()
+    return comment

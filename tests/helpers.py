@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
+from app.events import event_published
 from app.extensions import db
 from app.security import issue_token
 
@@ -36,3 +37,15 @@ def counted_queries() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(connection, "before_cursor_execute", record)
+
+
+@contextmanager
+def published_events() -> Iterator[list[tuple[str, dict]]]:
+    """Collect the (event_type, data) pairs published inside the block (app.events)."""
+    events: list[tuple[str, dict]] = []
+
+    def receive(sender, event_type, data):
+        events.append((event_type, data))
+
+    with event_published.connected_to(receive):
+        yield events

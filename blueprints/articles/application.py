@@ -1,7 +1,135 @@
-"""Routes of the articles service."""
+"""Routes of the articles service: articles, the feed, favorites."""
 
-from flask import Blueprint
+from flask import Blueprint, request
 
-from . import models  # noqa: F401
+from app.decorators import accepts_user, requires_user
+from app.errors import ApiError
+from app.events import publish
+from app.extensions import db
+from app.inputs import page_arguments, request_json
+from app.responses import no_content
+
+from . import queries, services
+from .models import Article
+from .serializers import (
+    article_list_output,
+    article_output,
+    article_update_input,
+    as_anonymous,
+    new_article_input,
+)
 
 blueprint = Blueprint("articles", __name__)
+
+FILTER_ARGUMENTS = ("tag", "author", "favorited")
+
+
+def find_article(slug: str) -> Article:
+    article = db.session.scalar(db.select(Article).filter_by(slug=slug))
+    if article is None:
+        raise ApiError(404, "article not found")
+    return article
+
+
+def find_own_article(slug: str, user) -> Article:
+    article = find_article(slug)
+    if article.author_id != user.id:
+        raise ApiError(403, "only the author may change this article")
+    return article
+
+
+def article_as_seen_by(article_id: int, viewer_id: int | None) -> dict:
+    return article_output.dump(queries.find_article_by_id(article_id, viewer_id))
+
+
+def filter_argument(name: str) -> str | None:
+    return request.args.get(name, "").strip() or None
+
+
+def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
+    limit, offset = page_arguments()
+    views, total = queries.list_articles(filters, viewer and viewer.id, limit, offset)
+    return {"articles": article_list_output.dump(views), "articlesCount": total}
+
+
+@blueprint.get("/articles")
+@accepts_user
+def list_articles(viewer):
+    """The newest articles, filtered by tag, author and who favorited them; paged."""
+    filters = queries.ArticleFilters(**{name: filter_argument(name) for name in FILTER_ARGUMENTS})
+    return page_of_articles(filters, viewer)
+
+
+@blueprint.get("/articles/feed")
+@requires_user
+def list_feed(viewer):
+    """The newest articles by the authors the viewer follows; paged."""
+    return page_of_articles(queries.ArticleFilters(followed_by=viewer.id), viewer)
+
+
+@blueprint.get("/articles/<slug>")
+@accepts_user
+def get_article(viewer, slug):
+    """One article, body included, as the viewer sees it."""
+    view = queries.find_article(slug, viewer and viewer.id)
+    if view is None:
+        raise ApiError(404, "article not found")
+    return {"article": article_output.dump(view)}
+
+
+@blueprint.post("/articles")
+@requires_user
+def create_article(user):
+    """Publish an article written by the current user."""
+    article = services.create_article(user.id, **new_article_input.load(request_json("article")))
+    created = article_as_seen_by(article.id, user.id)
+    # Webhooks record the event in this transaction: a rollback publishes nothing.
+    publish("article.created", {"article": as_anonymous(created)})
+    db.session.commit()
+    return {"article": created}, 201
+
+
+@blueprint.put("/articles/<slug>")
+@requires_user
+def update_article(user, slug):
+    """Change the current user's article; a new title gives a new slug."""
+    article = find_own_article(slug, user)
+    services.update_article(article, article_update_input.load(request_json("article")))
+    updated = article_as_seen_by(article.id, user.id)
+    # Webhooks record the event in this transaction: a rollback publishes nothing.
+    publish("article.updated", {"article": as_anonymous(updated)})
+    db.session.commit()
+    return {"article": updated}
+
+
+@blueprint.delete("/articles/<slug>")
+@requires_user
+def delete_article(user, slug):
+    """Delete the current user's article, with its tags, comments and favorites."""
+    article = find_own_article(slug, user)
+    deleted = article_as_seen_by(article.id, None)
+    services.delete_article(article)
+    # Webhooks record the event in this transaction: a rollback publishes nothing.
+    publish("article.deleted", {"article": deleted})
+    db.session.commit()
+    return no_content()
+
+
+@blueprint.post("/articles/<slug>/favorite")
+@requires_user
+def favorite_article(user, slug):
+    """Favorite an article; favoriting it again changes nothing."""
+    article = find_article(slug)
+    services.favorite_article(user.id, article.id)
+    db.session.commit()
+    return {"article": article_as_seen_by(article.id, user.id)}
+
+
+@blueprint.delete("/articles/<slug>/favorite")
+@requires_user
+def unfavorite_article(user, slug):
+    """Stop favoriting an article; unfavoriting it again changes nothing."""
+    article = find_article(slug)
+    services.unfavorite_article(user.id, article.id)
+    db.session.commit()
+    return {"article": article_as_seen_by(article.id, user.id)}

@@ -1,7 +1,67 @@
-"""Routes of the comments service."""
+"""Routes of the comments service: read, write and delete the comments of an article."""
 
 from flask import Blueprint
 
-from . import models  # noqa: F401
+from app.decorators import accepts_user, requires_user
+from app.errors import ApiError
+from app.events import publish
+from app.extensions import db
+from app.inputs import request_json
+from app.responses import no_content
+from app.security import MAX_ID
+from blueprints.articles.models import Article
+
+from . import queries
+from .models import Comment
+from .serializers import as_anonymous, comment_list_output, comment_output, new_comment_input
 
 blueprint = Blueprint("comments", __name__)
+
+
+def find_article_id(slug: str) -> int:
+    article_id = db.session.scalar(db.select(Article.id).filter_by(slug=slug))
+    if article_id is None:
+        raise ApiError(404, "article not found")
+    return article_id
+
+
+@blueprint.get("/articles/<slug>/comments")
+@accepts_user
+def list_comments(viewer, slug):
+    """The article's comments, oldest first."""
+    views = queries.article_comments(find_article_id(slug), viewer and viewer.id)
+    return {"comments": comment_list_output.dump(views)}
+
+
+@blueprint.post("/articles/<slug>/comments")
+@requires_user
+def create_comment(user, slug):
+    """Comment on an article as the current user."""
+    article_id = find_article_id(slug)
+    fields = new_comment_input.load(request_json("comment"))
+    comment = Comment(article_id=article_id, author_id=user.id, **fields)
+    db.session.add(comment)
+    db.session.flush()
+    created = comment_output.dump(queries.find_comment(comment.id, user.id))
+    # Webhooks record the event in this transaction: a rollback publishes nothing.
+    publish("comment.created", {"comment": as_anonymous(created), "article": {"slug": slug}})
+    db.session.commit()
+    return {"comment": created}
+
+
+@blueprint.delete("/articles/<slug>/comments/<int:comment_id>")
+@requires_user
+def delete_comment(user, slug, comment_id):
+    """Delete one of the current user's comments on the article."""
+    article_id = find_article_id(slug)
+    comment = db.session.get(Comment, comment_id) if comment_id <= MAX_ID else None
+    if comment is None or comment.article_id != article_id:
+        raise ApiError(404, "comment not found")
+    if comment.author_id != user.id:
+        raise ApiError(403, "only the author may delete this comment")
+    deleted = comment_output.dump(queries.find_comment(comment.id, None))
+    db.session.delete(comment)
+    # Webhooks record the event in this transaction: a rollback publishes nothing.
+    publish("comment.deleted", {"comment": deleted, "article": {"slug": slug}})
+    db.session.commit()
+    return no_content()

@@ -1,7 +1,14 @@
-"""Routes of the tags service."""
+"""Routes of the tags service: the tags in use, most used first."""
 
 from flask import Blueprint
 
-from . import models  # noqa: F401
+from .models import popular_tag_names
+from .serializers import tags_output
 
 blueprint = Blueprint("tags", __name__)
+
+
+@blueprint.get("/tags")
+def list_tags():
+    """Every tag some article carries, most used first (ties by name)."""
+    return tags_output.dump({"tags": popular_tag_names()})

@@ -1,6 +1,8 @@
 """Users' input (load) and output (dump) schemas."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
+
+from app.schemas import InputSchema
 
 from .models import EMAIL_MAX_LENGTH, IMAGE_MAX_LENGTH, USERNAME_MAX_LENGTH
 
@@ -14,13 +16,6 @@ def _strip(value):
 
 def _blank_if_none(value):
     return "" if value is None else value
-
-
-class InputSchema(Schema):
-    """Input ignores fields it does not know (clients send whole objects back)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
 
 def username_field(**kwargs) -> fields.String:

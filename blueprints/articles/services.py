@@ -1,0 +1,119 @@
+"""Writing articles: unique slugs that follow the title, races included; favorites."""
+
+import re
+import secrets
+from typing import Any
+
+from slugify import slugify
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import ApiError
+from app.extensions import db
+from app.types import utcnow
+from blueprints.tags.services import tag_article, untag_article
+
+from .models import Article, Favorite
+
+SLUG_BASE_MAX_LENGTH = 200
+FALLBACK_SLUG = "article"
+SLUG_ATTEMPTS = 6
+SUFFIX_BYTES = 4  # 8 hex digits: a second "Hello" becomes hello-1f2e3d4c
+
+
+def slug_base(title: str) -> str:
+    """The slug a title reads as: lowercase words joined by '-', letters of every script kept
+    ("Zoë 日本語" gives "zoë-日本語"); "article" when the title has no letter or digit.
+    """
+    return (
+        slugify(title, allow_unicode=True, max_length=SLUG_BASE_MAX_LENGTH, word_boundary=True)
+        or FALLBACK_SLUG
+    )
+
+
+def _suffixed(base: str) -> str:
+    return f"{base}-{secrets.token_hex(SUFFIX_BYTES)}"
+
+
+def _derives_from(slug: str, base: str) -> bool:
+    """Whether `slug` is `base`, or `base` with one of our suffixes."""
+    return (
+        slug == base
+        or re.fullmatch(re.escape(base) + rf"-[0-9a-f]{{{2 * SUFFIX_BYTES}}}", slug) is not None
+    )
+
+
+def _slug_taken(slug: str, article_id: int | None) -> bool:
+    query = select(Article.id).where(Article.slug == slug)
+    if article_id is not None:
+        query = query.where(Article.id != article_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def _save(article: Article, changes: dict[str, Any]) -> None:
+    """Apply `changes` and flush in a savepoint; a new title gives a new unique slug.
+
+    The unique index decides: when a concurrent request takes the slug first, this savepoint
+    rolls back and the next candidate (a random suffix) is tried.
+    """
+    new_title = changes.get("title")
+    base = slug_base(new_title) if new_title is not None else None
+    keep_slug = base is None or (article.slug is not None and _derives_from(article.slug, base))
+    for attempt in range(SLUG_ATTEMPTS):
+        if not keep_slug:
+            changes["slug"] = base if attempt == 0 else _suffixed(base)
+        try:
+            with db.session.begin_nested():
+                for field, value in changes.items():
+                    setattr(article, field, value)
+                db.session.add(article)
+        except IntegrityError:
+            if keep_slug or not _slug_taken(changes["slug"], article.id):
+                raise
+        else:
+            return
+    raise ApiError(422, "gives no free slug, please change it", field="title")
+
+
+def create_article(author_id: int, tags: list[str], **fields: Any) -> Article:
+    """A new article by `author_id` with a unique slug from its title, tagged in order."""
+    now = utcnow()
+    article = Article(author_id=author_id, created_at=now, updated_at=now)
+    _save(article, fields)
+    tag_article(article.id, tags)
+    return article
+
+
+def update_article(article: Article, changes: dict[str, Any]) -> None:
+    """Change the fields in `changes` (a new title moves the slug; `tags` replaces the tags)."""
+    changes = dict(changes)
+    tags = changes.pop("tags", None)
+    if tags is not None:
+        tag_article(article.id, tags, replace=True)
+    if changes or tags is not None:
+        changes["updated_at"] = utcnow()
+        _save(article, changes)
+
+
+def delete_article(article: Article) -> None:
+    """Delete the article; its tags, favorites and comments go with it."""
+    untag_article(article.id)
+    db.session.execute(delete(Article).where(Article.id == article.id))
+
+
+def favorite_article(user_id: int, article_id: int) -> None:
+    """Record that the user favorites the article; already favorited changes nothing."""
+    if db.session.get(Favorite, (user_id, article_id)) is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(Favorite(user_id=user_id, article_id=article_id))
+    except IntegrityError:
+        pass  # a concurrent request favorited first: the result is the same
+
+
+def unfavorite_article(user_id: int, article_id: int) -> None:
+    """Forget that the user favorites the article; not favorited changes nothing."""
+    db.session.execute(
+        delete(Favorite).where(Favorite.user_id == user_id, Favorite.article_id == article_id)
+    )

@@ -1,0 +1,1 @@
+"""Celery tasks of the articles service (none: webhooks deliver the articles' events)."""

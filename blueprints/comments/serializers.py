@@ -1,0 +1,32 @@
+"""Comments' input (load) and output (dump) schemas."""
+
+from marshmallow import Schema, fields, validate
+
+from app.schemas import InputSchema, Timestamp, not_blank
+from blueprints.profiles.serializers import ProfileOutput
+
+from .models import COMMENT_MAX_LENGTH
+
+
+class NewCommentInput(InputSchema):
+    body = fields.String(
+        required=True, validate=[not_blank, validate.Length(max=COMMENT_MAX_LENGTH)]
+    )
+
+
+class CommentOutput(Schema):
+    id = fields.Integer()
+    createdAt = Timestamp(attribute="created_at")
+    updatedAt = Timestamp(attribute="updated_at")
+    body = fields.String()
+    author = fields.Nested(ProfileOutput)
+
+
+new_comment_input = NewCommentInput()
+comment_output = CommentOutput()
+comment_list_output = CommentOutput(many=True)
+
+
+def as_anonymous(comment: dict) -> dict:
+    """`comment` (dumped) as a viewer without an account sees it: its author not followed."""
+    return {**comment, "author": {**comment["author"], "following": False}}

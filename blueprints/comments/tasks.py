@@ -1,0 +1,1 @@
+"""Celery tasks of the comments service (none: comments are written synchronously)."""

@@ -1,0 +1,10 @@
+"""The tags list, as the RealWorld API answers it."""
+
+from marshmallow import Schema, fields
+
+
+class TagsOutput(Schema):
+    tags = fields.List(fields.String())
+
+
+tags_output = TagsOutput()

@@ -1,0 +1,88 @@
+"""Giving articles their tags, and keeping each tag's article count true in the same transaction.
+
+Lock order: tag rows are locked by the `UPDATE ... articles_count` (primary-key order) before
+any `article_tags` row is written, so the foreign-key checks of those inserts never upgrade a
+shared lock that a concurrent transaction also holds (the classic InnoDB deadlock).
+"""
+
+from collections.abc import Iterable
+
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+
+from .models import ArticleTag, Tag
+
+tags = Tag.__table__
+article_tags = ArticleTag.__table__
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    """`names` without repeats, each at its first place."""
+    return list(dict.fromkeys(names))
+
+
+def _tag_ids(names: list[str]) -> dict[str, int]:
+    """The id of each tag in `names`, creating the tags that do not exist yet."""
+    found = dict(
+        db.session.execute(select(tags.c.name, tags.c.id).where(tags.c.name.in_(names))).all()
+    )
+    for name in names:
+        if name in found:
+            continue
+        try:
+            with db.session.begin_nested():
+                result = db.session.execute(insert(tags).values(name=name, articles_count=0))
+            found[name] = result.inserted_primary_key[0]
+        except IntegrityError:
+            # A concurrent request created it first; a locking read sees its committed row
+            # where this transaction's snapshot would not.
+            locked = select(tags.c.id).where(tags.c.name == name).with_for_update()
+            found[name] = db.session.execute(locked).scalar_one()
+    return found
+
+
+def _recount(added: set[int], removed: set[int]) -> None:
+    """+1 on the tags in `added`, -1 on those in `removed`: one UPDATE, rows locked in id order."""
+    changed = sorted(added | removed)
+    if changed:
+        delta = case((tags.c.id.in_(sorted(added)), 1), else_=-1)
+        db.session.execute(
+            update(tags)
+            .where(tags.c.id.in_(changed))
+            .values(articles_count=tags.c.articles_count + delta)
+        )
+
+
+def article_tag_ids(article_id: int) -> set[int]:
+    """The ids of the tags `article_id` carries."""
+    query = select(article_tags.c.tag_id).where(article_tags.c.article_id == article_id)
+    return set(db.session.scalars(query))
+
+
+def tag_article(article_id: int, names: list[str], replace: bool = False) -> None:
+    """Give the article the tags `names` in that order (repeats dropped), replacing its old ones
+    when `replace` is set; the tags' article counts follow.
+    """
+    names = unique_names(names)
+    old_ids = article_tag_ids(article_id) if replace else set()
+    ids = _tag_ids(names) if names else {}
+    new_ids = set(ids.values())
+    _recount(added=new_ids - old_ids, removed=old_ids - new_ids)
+    if old_ids:
+        db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
+    if names:
+        db.session.execute(
+            insert(article_tags),
+            [
+                {"article_id": article_id, "tag_id": ids[name], "position": position}
+                for position, name in enumerate(names)
+            ],
+        )
+
+
+def untag_article(article_id: int) -> None:
+    """Take every tag off the article (before it is deleted), counts included."""
+    _recount(added=set(), removed=article_tag_ids(article_id))
+    db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
