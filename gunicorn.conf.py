@@ -1,12 +1,60 @@
-"""gunicorn settings: `gunicorn -c gunicorn.conf.py` with no other argument serves Conduit."""
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py` with no other argument serves Conduit.
+
+Deploys replace a running master with `kill -USR2` (README, "Deploying"); the hooks that retire
+the old master without a failed request live in deploy/hooks.py.
+"""
 
 import multiprocessing
 import os
+import sys
+
+from gunicorn.util import getcwd
+
+# This file's folder as it was reached: through the `current` symlink in a releases layout, not
+# the release it points to now (gunicorn's getcwd keeps $PWD's symlinks when it can).
+HERE = os.path.dirname(os.path.join(getcwd(), __file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from deploy import hooks  # noqa: E402  (needs HERE on sys.path)
 
 wsgi_app = os.environ.get("GUNICORN_APP", "app:create_app()")
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
+
+# Each master (the one USR2 starts too) changes into `current` and imports the code it points
+# to now. The app loads in each worker, after the fork, not in the master (no preload_app): a
+# release that cannot load fails in its workers and the old master keeps serving, HUP reloads
+# code too, and no database connection is shared across forks.
+chdir = HERE
+preload_app = False
+
+pidfile = os.environ.get("GUNICORN_PIDFILE", os.path.join(HERE, "pids", "gunicorn.pid"))
+os.makedirs(os.path.dirname(pidfile) or ".", exist_ok=True)
+# ps shows "gunicorn: master [conduit]" and "gunicorn: worker [conduit]" (setproctitle); the
+# hooks check that title before they signal an old master.
 proc_name = "conduit"
+
+# A worker silent for `timeout` s (stuck in a request) is killed and replaced. On TERM (and on
+# a deploy's retirement of the old master) workers get `graceful_timeout` s to finish the
+# requests they are serving: longer than our slowest legitimate request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
-accesslog = "-"
+
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# The common log format, then the request id the app echoes in X-Request-ID (the same id is on
+# the app's own log lines), the duration and the worker's pid.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
+    "request_id=%({x-request-id}o)s duration_ms=%(M)s pid=%(p)s"
+)
+
+# gunicorn's control socket defaults to one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn),
+# which the new master takes over and the old one deletes as it exits; signals do the job.
+control_socket_disable = True
+
+when_ready = hooks.when_ready
+post_fork = hooks.post_fork
+post_worker_init = hooks.post_worker_init
+worker_exit = hooks.worker_exit
+pre_exec = hooks.pre_exec

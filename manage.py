@@ -71,5 +71,37 @@ def test_command(directory: str, pattern: str | None, pytest_args: tuple[str, ..
     sys.exit(pytest.main([*targets, *pytest_args]))
 
 
+@cli.command("deploy", with_appcontext=False)
+@click.option(
+    "--config",
+    "gunicorn_config",
+    # Not resolved: run through the `current` symlink, this is the new release's file.
+    default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "gunicorn.conf.py"),
+    show_default=True,
+    help="The gunicorn.conf.py the service runs with (pidfile, bind, proc_name, timeouts).",
+)
+@click.option("--pidfile", default=None, help="The master's pidfile (default: from --config).")
+@click.option("--url", default=None, help="The /healthz URL (default: from the config's bind).")
+@click.option("--timeout", type=float, default=None, help="Seconds to wait for the outcome.")
+@click.option("--expect-version", default=None, help="Fail unless /healthz then reports it.")
+def deploy_command(
+    gunicorn_config: str,
+    pidfile: str | None,
+    url: str | None,
+    timeout: float | None,
+    expect_version: str | None,
+) -> None:
+    """Replace the running gunicorn master with USR2 and wait for the outcome.
+
+    Exits 0 once the new master's workers answer /healthz and the old master is gone; 1 when
+    the deploy failed and the old master keeps serving (the reason is printed); 2 when nothing
+    was sent; 3 when the outcome is unclear (timed out, or another version is served).
+    """
+    from deploy.command import Target, deploy
+
+    target = Target.from_gunicorn_config(gunicorn_config, pidfile, url, timeout)
+    sys.exit(deploy(target, expect_version=expect_version, say=click.echo))
+
+
 if __name__ == "__main__":
     cli()

@@ -1,0 +1,17 @@
+"""Test-only routes, served at the root under /_test."""
+
+import os
+import time
+
+from flask import Blueprint, current_app
+
+blueprint = Blueprint("testing", __name__, url_prefix="/_test")
+
+SLOW_SECONDS = 2.0
+
+
+@blueprint.get("/slow")
+def get_slow_health():
+    """/healthz, answered after SLOW_SECONDS: a request still in flight when a deploy starts."""
+    time.sleep(SLOW_SECONDS)
+    return {"status": "ok", "version": current_app.config["RELEASE"], "pid": os.getpid()}
