@@ -66,11 +66,12 @@ def process_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
         CONDUIT_CONFIG="test",
         TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'conduit.sqlite'}",
         DATABASE_URL=f"sqlite:///{tmp_path / 'conduit.sqlite'}",
-        CELERY_BROKER_URL="filesystem://",
+        # Not CELERY_BROKER_URL: Celery lets that variable override the app's configuration.
         TEST_CELERY_BROKER_URL="filesystem://",
         CELERY_BROKER_FOLDER=str(tmp_path / "broker"),
         SENTRY_DSN="",
         TEST_SENTRY_DSN="",
+        GUNICORN_PIDFILE=str(tmp_path / "gunicorn.pid"),
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(PROJECT_ROOT),
     )
