@@ -11,6 +11,8 @@ import sys
 import pytest
 import sentry_sdk
 
+from config import get_config
+
 from .support import (
     PROJECT_ROOT,
     SentryReceiver,
@@ -63,6 +65,16 @@ def receiver():
 
 def test_sentry_is_off_in_the_test_process():
     assert not sentry_sdk.get_client().is_active()
+
+
+def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
+    monkeypatch.setenv("SENTRY_DSN", "http://key@sentry.example.com/1")
+    monkeypatch.delenv("TEST_SENTRY_DSN", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+
+    assert get_config("test").SENTRY_DSN == ""
+    assert get_config("production").SENTRY_DSN == "http://key@sentry.example.com/1"
 
 
 def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
