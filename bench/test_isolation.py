@@ -184,7 +184,8 @@ def generate(folder: Path, conftest: str, test_count: int, workload: str) -> Non
     template = ARTICLE_TEST if workload == "article" else FOLLOW_TEST
     for first in range(0, test_count, TESTS_PER_FILE):
         numbers = range(first, min(first + TESTS_PER_FILE, test_count))
-        body = TEST_HEADER + "".join(template.format(number=number) for number in numbers)
+        tests = (template.replace("{number}", str(number)) for number in numbers)
+        body = TEST_HEADER + "".join(tests)
         (folder / f"test_generated_{first // TESTS_PER_FILE:02d}.py").write_text(body)
 
 
