@@ -39,7 +39,7 @@ TARGET_P99_MS = 100.0
 STARTUP_SECONDS = 60
 
 
-@dataclass
+@dataclass(frozen=True)
 class Endpoint:
     name: str
     path: str
