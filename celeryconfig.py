@@ -21,6 +21,18 @@ worker_prefetch_multiplier = 1
 task_soft_time_limit = 60
 task_time_limit = 90
 timezone = "UTC"
+# The queue tasks are sent to and workers consume (the tests give each run its own).
+task_default_queue = os.environ.get("CELERY_DEFAULT_QUEUE", "celery")
+
+# celery beat (the Procfile's `beat`): hand over webhook deliveries still pending, e.g. because
+# the broker was down when their change committed or a worker died while sending them.
+beat_schedule = {
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.sweep",
+        "schedule": float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30)),
+        "options": {"expires": 60},
+    },
+}
 
 if broker_url.startswith("filesystem://"):
     _folders = {name: _instance / name for name in ("queue", "processed", "control")}

@@ -15,7 +15,7 @@ from .tasks import init_celery
 
 # Each service is a package in blueprints/ exporting `blueprint`, served under /api;
 # ROOT_SERVICES are served at the root (health checks for load balancers and deploys).
-SERVICES = ["users", "profiles", "articles", "comments", "tags"]
+SERVICES = ["users", "profiles", "articles", "comments", "tags", "clients", "webhooks"]
 ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
@@ -42,6 +42,10 @@ def create_app(config_name: str | None = None) -> Flask:
         app.register_blueprint(service_blueprint(service), url_prefix=API_PREFIX)
     for service in ROOT_SERVICES:
         app.register_blueprint(service_blueprint(service))
+
+    from .decorators import require_client_key_when_configured
+
+    require_client_key_when_configured(app, API_PREFIX)
 
     from .cli import register_commands
 

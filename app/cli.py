@@ -23,4 +23,8 @@ def create_database_command() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to `app.cli` (services add theirs here too)."""
+    from blueprints.clients.commands import client_commands
+
     app.cli.add_command(db_commands)
+    for command in client_commands:
+        app.cli.add_command(command)

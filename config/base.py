@@ -81,6 +81,7 @@ class Config:
         self.PASSWORD_HASH_TIME_COST = int(environ.get("PASSWORD_HASH_TIME_COST", 3))
         self.PASSWORD_HASH_MEMORY_KIB = int(environ.get("PASSWORD_HASH_MEMORY_KIB", 65536))
         self.CLIENT_KEY_REQUIRED = env_flag("CLIENT_KEY_REQUIRED", False)
+        self.configure_webhooks()
         self.RELEASE = environ.get("RELEASE") or read_release()
 
     def database_url_from_environment(self) -> str | None:
@@ -90,6 +91,35 @@ class Config:
     def sentry_dsn_from_environment(self) -> str:
         """Where this environment reports errors (Sentry); empty means nowhere."""
         return os.environ.get("SENTRY_DSN", "")
+
+    def configure_webhooks(self) -> None:
+        """Webhook delivery: timeouts, retries with backoff, when to give up on an endpoint."""
+        environ = os.environ
+        self.WEBHOOK_CONNECT_TIMEOUT_SECONDS = float(
+            environ.get("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3)
+        )
+        self.WEBHOOK_READ_TIMEOUT_SECONDS = float(environ.get("WEBHOOK_READ_TIMEOUT_SECONDS", 10))
+        self.WEBHOOK_MAX_ATTEMPTS = int(environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
+        self.WEBHOOK_RETRY_BASE_SECONDS = float(environ.get("WEBHOOK_RETRY_BASE_SECONDS", 10))
+        self.WEBHOOK_RETRY_MAX_SECONDS = float(environ.get("WEBHOOK_RETRY_MAX_SECONDS", 3600))
+        self.WEBHOOK_DISABLE_AFTER_FAILURES = int(environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", 10))
+        # How long a worker holds a delivery while sending: longer than any one request.
+        self.WEBHOOK_DELIVERY_LEASE_SECONDS = float(
+            environ.get("WEBHOOK_DELIVERY_LEASE_SECONDS", 60)
+        )
+        # How long a pending delivery may be overdue before the sweep hands it over again.
+        self.WEBHOOK_SWEEP_GRACE_SECONDS = float(environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 30))
+        self.WEBHOOK_ALLOW_PRIVATE_TARGETS = self.allow_private_webhook_targets()
+        request_time = self.WEBHOOK_CONNECT_TIMEOUT_SECONDS + self.WEBHOOK_READ_TIMEOUT_SECONDS
+        if request_time >= self.WEBHOOK_DELIVERY_LEASE_SECONDS:
+            raise ConfigError(
+                "WEBHOOK_DELIVERY_LEASE_SECONDS must exceed the webhook connect and read "
+                f"timeouts together ({request_time:g} s)"
+            )
+
+    def allow_private_webhook_targets(self) -> bool:
+        """Whether webhooks may target loopback and private addresses: never, by default."""
+        return False
 
 
 def read_release() -> str:

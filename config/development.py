@@ -2,7 +2,7 @@
 
 from dotenv import load_dotenv
 
-from .base import PROJECT_ROOT, Config
+from .base import PROJECT_ROOT, Config, env_flag
 
 
 class Development(Config):
@@ -15,3 +15,7 @@ class Development(Config):
         load_dotenv(PROJECT_ROOT / ".env")
         super().__init__()
         self.DEBUG = True
+
+    def allow_private_webhook_targets(self) -> bool:
+        # Set WEBHOOK_ALLOW_PRIVATE_TARGETS=1 to deliver webhooks to a receiver on this machine.
+        return env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

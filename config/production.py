@@ -2,7 +2,7 @@
 
 import os
 
-from .base import Config, ConfigError
+from .base import Config, ConfigError, env_flag
 
 MIN_SECRET_KEY_BYTES = 32
 
@@ -20,5 +20,7 @@ class Production(Config):
             problems.append(f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_BYTES} bytes")
         if "*" in self.CORS_ORIGINS:
             problems.append("CORS_ORIGINS must list origins, not '*'")
+        if env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", False):
+            problems.append("WEBHOOK_ALLOW_PRIVATE_TARGETS is for development and tests only")
         if problems:
             raise ConfigError("production config refused: " + "; ".join(problems))

@@ -8,11 +8,19 @@ from sqlalchemy import event
 from app.events import event_published
 from app.extensions import db
 from app.security import issue_token
+from blueprints.clients.models import create_client
 
 
 def auth_headers(user) -> dict[str, str]:
     """Headers that authenticate as `user`."""
     return {"Authorization": f"Token {issue_token(user.id)}"}
+
+
+def client_key_headers(name: str = "test client") -> dict[str, str]:
+    """Headers that identify a new API client called `name` (created and committed)."""
+    _, key = create_client(name)
+    db.session.commit()
+    return {"X-Client-Key": key}
 
 
 def json_headers(user=None) -> dict[str, str]:

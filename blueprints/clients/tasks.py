@@ -1,0 +1,1 @@
+"""The clients service has no tasks: keys are checked synchronously on each request."""

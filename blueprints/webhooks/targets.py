@@ -1,0 +1,115 @@
+"""Where webhooks may be delivered: http(s) URLs whose host resolves only to public addresses.
+
+Checked when a webhook is registered or changed, and again on every connection a delivery
+opens: the address the socket actually reached is checked, so a host name that resolves to a
+public address at registration and to 127.0.0.1 later (DNS rebinding) is still refused.
+"""
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+URL_MAX_LENGTH = 2048
+SCHEMES = {"http", "https"}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class TargetRefused(Exception):
+    """A webhook URL that must not be called: says why, for the client to read."""
+
+
+def address_refused(address: IPAddress) -> str | None:
+    """Why `address` is no place for a webhook (loopback, private, ...), or None if public."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None:
+            return address_refused(embedded)
+    # Most specific first: Python counts link-local and unspecified addresses as private too.
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
+        if getattr(address, f"is_{kind}"):
+            return f"{kind.replace('_', '-')} address {address}"
+    if not address.is_global:  # shared (carrier-grade NAT), benchmarking, documentation, ...
+        return f"non-public address {address}"
+    return None
+
+
+def split_target(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of a webhook URL; TargetRefused when it is not a plain http(s) URL."""
+    if len(url) > URL_MAX_LENGTH:
+        raise TargetRefused(f"must be at most {URL_MAX_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise TargetRefused("is not a valid URL") from None
+    if parts.scheme.lower() not in SCHEMES:
+        raise TargetRefused("must be an http or https URL")
+    if not parts.hostname:
+        raise TargetRefused("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise TargetRefused("must not contain a user name or password")
+    if any(character.isspace() or ord(character) < 32 for character in url):
+        raise TargetRefused("must not contain spaces or control characters")
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to; TargetRefused when it resolves to none."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise TargetRefused(f"host {host!r} does not resolve") from None
+    addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+    if not addresses:
+        raise TargetRefused(f"host {host!r} does not resolve")
+    return sorted(addresses, key=str)
+
+
+def check_target(url: str, allow_private: bool) -> None:
+    """Refuse (TargetRefused) a URL that is not http(s) or whose host has a non-public address."""
+    _, host, port = split_target(url)
+    if allow_private:
+        return
+    for address in resolve(host, port):
+        reason = address_refused(address)
+        if reason is not None:
+            raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")
+
+
+def check_connected_peer(sock: socket.socket, host: str) -> None:
+    """Refuse a socket connected to a non-public address (closing it)."""
+    peer = sock.getpeername()[0]
+    reason = address_refused(ipaddress.ip_address(peer.split("%", 1)[0]))
+    if reason is not None:
+        sock.close()
+        raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")
+
+
+class GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        check_connected_peer(sock, self.host)
+        return sock
+
+
+class GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        check_connected_peer(sock, self.host)
+        return sock
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+GUARDED_POOL_CLASSES = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}

@@ -1,0 +1,102 @@
+"""Celery tasks of the webhooks service: deliver one message, and sweep up what is pending.
+
+Tasks take message ids and are idempotent: a delivery is claimed before it is sent, so a task
+that runs twice (a redelivered message, a sweep) sends once.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from app.extensions import celery, db
+from app.types import utcnow
+
+from .delivery import attempt_delivery
+from .models import PENDING, Delivery
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+# Handing over must not hold up a request for long when the broker is down: one quick retry,
+# then the rows stay pending and the sweep hands them over once the broker is back.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1}
+
+
+@celery.task(name="webhooks.deliver")
+def deliver_webhook(message_id: str) -> str:
+    """Attempt the delivery `message_id`; on a retryable failure, schedule the next attempt."""
+    outcome = attempt_delivery(message_id)
+    if outcome.retry_in is not None:
+        hand_over([message_id], countdown=outcome.retry_in)
+    return outcome.status
+
+
+@celery.task(name="webhooks.sweep")
+def sweep_deliveries() -> int:
+    """Hand over pending deliveries that are overdue (broker down at commit, worker killed)."""
+    message_ids = overdue_deliveries(SWEEP_BATCH)
+    if message_ids:
+        sent = hand_over(message_ids)
+        log.info("webhook sweep handed over %d of %d overdue deliveries", sent, len(message_ids))
+    return len(message_ids)
+
+
+def overdue_deliveries(limit: int) -> list[str]:
+    """Message ids of pending deliveries due for a while and unclaimed, marked as handed over.
+
+    Marking (next_attempt_at = now) keeps the next sweeps off them for the grace period, so a
+    long queue is not flooded with copies; a copy that does go out finds nothing to claim.
+    """
+    now = utcnow()
+    grace = timedelta(seconds=current_app.config["WEBHOOK_SWEEP_GRACE_SECONDS"])
+    overdue = (
+        Delivery.status == PENDING,
+        Delivery.next_attempt_at <= now - grace,
+        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
+    )
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.message_id)
+        .where(*overdue)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+    ).all()
+    db.session.rollback()  # end the read before writing (SQLite: no lock upgrade under load)
+    if not rows:
+        return []
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([row.id for row in rows]), *overdue)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return [row.message_id for row in rows]
+
+
+def hand_over(message_ids: Iterable[str], countdown: float | None = None) -> int:
+    """Send delivery tasks to the broker; how many were sent (the rest wait for the sweep)."""
+    message_ids = list(message_ids)
+    sent = 0
+    try:
+        with celery.producer_or_acquire() as producer:
+            for message_id in message_ids:
+                deliver_webhook.apply_async(
+                    (message_id,),
+                    countdown=countdown,
+                    producer=producer,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                )
+                sent += 1
+    except Exception:
+        # The commit has happened: failing here would lose nothing (the rows are pending),
+        # but would turn a saved change into an error for the caller.
+        log.warning(
+            "broker unavailable: %d webhook deliveries left pending for the sweep",
+            len(message_ids) - sent,
+            exc_info=True,
+        )
+    return sent

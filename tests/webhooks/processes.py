@@ -1,0 +1,162 @@
+"""Real processes for the end-to-end webhook tests: a Celery worker (with beat) and a Redis of
+the test's own. Each runs in a process group of its own, so a test can SIGKILL all of it."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `condition` until it returns something truthy; AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+class Process:
+    """A command run in its own process group, its output in a log file."""
+
+    def __init__(self, command: list[str], environ: dict[str, str], log_path: Path) -> None:
+        self.command = command
+        self.environ = environ
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=PROJECT_ROOT,
+                env=self.environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no clean-up, no acknowledgement, as in a crash."""
+        self._signal_group(signal.SIGKILL)
+        self._reap(10)
+
+    def stop(self, grace: float = 5) -> None:
+        """SIGTERM, then SIGKILL if the group is still there after `grace` seconds."""
+        if self.process is None:
+            return
+        self._signal_group(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=grace)
+        self.kill()
+
+    def _signal_group(self, signal_number: int) -> None:
+        if self.process is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal_number)
+
+    def _reap(self, timeout: float) -> None:
+        if self.process is not None:
+            self.process.wait(timeout=timeout)
+            self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+class Worker(Process):
+    """`celery -A app.worker worker` with beat embedded (-B), as the Procfile runs them."""
+
+    def __init__(self, environ: dict[str, str], folder: Path, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "app.worker",
+            "worker",
+            "--beat",
+            f"--schedule={folder / 'beat-schedule'}",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            f"--hostname={name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        super().__init__(command, environ, folder / "worker.log")
+
+    def start(self) -> None:
+        """Start the worker and wait until it is ready to take tasks."""
+        seen = len(re.findall(r" ready\.", self.log())) if self.log_path.exists() else 0
+        super().start()
+        wait_until(
+            lambda: len(re.findall(r" ready\.", self.log())) > seen or self._exited(),
+            30,
+            "the Celery worker to be ready",
+        )
+        if self._exited():
+            raise AssertionError(f"the worker exited:\n{self.log()[-3000:]}")
+
+    def _exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+
+class OwnRedis(Process):
+    """A Redis server of the test's own on a free port, which the test may stop and start;
+    never the shared one on 6379. No persistence: a restart loses whatever it held."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        command = [
+            shutil.which("redis-server") or "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ]
+        super().__init__(command, dict(os.environ), folder / "redis.log")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(7) == b"+PONG\r\n"
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        super().start()
+        wait_until(self.answers, 10, "the test's Redis to answer PING")

@@ -1,0 +1,119 @@
+"""A webhook receiver on 127.0.0.1 for the tests: records every request, answers as scripted."""
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Hold:
+    """An answer held back until `release` is set (or `timeout` passes): a slow receiver."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    status: int = 200
+    timeout: float = 30.0
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Reply:
+    """An answer with headers: Reply(302, {"Location": ...}), Reply(429, {"Retry-After": "2"})."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Receiver:
+    """Records each request by path; answers each path's scripted replies in turn, then 200."""
+
+    def __init__(self) -> None:
+        self._received: list[Received] = []
+        self._scripts: dict[str, list] = {}
+        self._holds: list[Hold] = []
+        self._changed = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                reply = receiver._record(Received(self.path, headers, body))
+                if isinstance(reply, Hold):
+                    reply.arrived.set()
+                    reply.release.wait(reply.timeout)
+                    reply = reply.status
+                if not isinstance(reply, Reply):
+                    reply = Reply(reply)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:
+                    pass  # the sender is gone (timed out, killed)
+
+            def log_message(self, format, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{path}"
+
+    def script(self, path: str, *replies) -> None:
+        """Answer the next requests to `path` with `replies` (status codes, Reply, Hold)."""
+        with self._changed:
+            self._scripts.setdefault(path, []).extend(replies)
+            self._holds.extend(reply for reply in replies if isinstance(reply, Hold))
+
+    def _record(self, received: Received):
+        with self._changed:
+            self._received.append(received)
+            self._changed.notify_all()
+            script = self._scripts.get(received.path)
+            return script.pop(0) if script else 200
+
+    def requests(self, path: str) -> list[Received]:
+        with self._changed:
+            return [r for r in self._received if r.path == path]
+
+    def wait_for(self, path: str, count: int = 1, timeout: float = 5.0) -> list[Received]:
+        """The requests to `path` once there are `count` of them; AssertionError at the deadline."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                received = [r for r in self._received if r.path == path]
+                if len(received) >= count:
+                    return received
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"{path}: {len(received)} of {count} requests within {timeout} s"
+                    )
+                self._changed.wait(remaining)
+
+    def close(self) -> None:
+        with self._changed:
+            for hold in self._holds:
+                hold.release.set()
+        self._server.shutdown()
+        self._server.server_close()

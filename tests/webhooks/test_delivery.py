@@ -1,0 +1,310 @@
+"""Delivery attempts, made in this process against a receiver on 127.0.0.1: signing, retries,
+failures, disabling, the SSRF guard at delivery time, claims and the sweep."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from standardwebhooks import Webhook as StandardWebhook
+
+from app.extensions import db
+from app.types import utcnow
+from blueprints.clients.models import create_client
+from blueprints.webhooks.delivery import attempt_delivery, claim, retry_delay
+from blueprints.webhooks.models import Delivery, Webhook
+from blueprints.webhooks.outbox import event_body, record_delivery
+from blueprints.webhooks.tasks import deliver_webhook, sweep_deliveries
+from tests.webhooks.receiver import Hold, Reply
+from tests.webhooks.support import sent_tasks
+
+pytestmark = pytest.mark.usefixtures("private_targets")
+
+
+@pytest.fixture
+def path(request):
+    """A receiver path of the test's own."""
+    return "/" + re.sub(r"\W", "-", request.node.name)
+
+
+def make_delivery(url: str, event="profile.followed", data=None) -> Delivery:
+    """A webhook for `url` and one pending delivery to it, committed."""
+    client, _ = create_client("delivery test")
+    webhook = Webhook(client_id=client.id, url=url, events=[event])
+    db.session.add(webhook)
+    db.session.flush()
+    delivery = record_delivery(webhook, event, event_body(event, data or {"n": 1}))
+    db.session.commit()
+    sent_tasks()
+    return delivery
+
+
+def refreshed(delivery: Delivery) -> Delivery:
+    return db.session.get(Delivery, delivery.id, populate_existing=True)
+
+
+def test_a_delivery_is_signed_as_standard_webhooks_verify_it(receiver, path):
+    data = {"article": {"slug": "héllo", "title": "Ünïcode ✓"}}
+    delivery = make_delivery(receiver.url(path), data=data)
+    secret = db.session.get(Webhook, delivery.webhook_id).secret
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "delivered"
+    [received] = receiver.requests(path)
+    assert received.headers["content-type"] == "application/json"
+    assert received.headers["webhook-id"] == delivery.message_id
+    payload = StandardWebhook(secret).verify(received.body, received.headers)
+    assert payload["type"] == "profile.followed"
+    assert payload["data"] == data
+    other_secret = StandardWebhook("whsec_" + "A" * 43 + "=")
+    with pytest.raises(Exception, match="No matching signature"):
+        other_secret.verify(received.body, received.headers)
+    stored = refreshed(delivery)
+    assert (stored.status, stored.attempts, stored.last_status_code) == ("delivered", 1, 200)
+    assert stored.delivered_at is not None and stored.claimed_until is None
+
+
+def test_a_tampered_body_fails_verification(receiver, path):
+    delivery = make_delivery(receiver.url(path))
+    secret = db.session.get(Webhook, delivery.webhook_id).secret
+    attempt_delivery(delivery.message_id)
+    [received] = receiver.requests(path)
+
+    with pytest.raises(Exception, match="No matching signature"):
+        StandardWebhook(secret).verify(received.body.replace(b"1", b"2"), received.headers)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429, 408])
+def test_a_server_error_or_429_is_retried_later_with_the_same_webhook_id(receiver, path, status):
+    receiver.script(path, status)
+    delivery = make_delivery(receiver.url(path))
+
+    result = deliver_webhook.run(delivery.message_id)
+
+    assert result == "pending"
+    stored = refreshed(delivery)
+    assert (stored.status, stored.attempts, stored.last_status_code) == ("pending", 1, status)
+    assert stored.next_attempt_at > utcnow()
+    [(task, arguments)] = sent_tasks()
+    assert (task, arguments) == ("webhooks.deliver", [delivery.message_id])
+    with freeze_time(stored.next_attempt_at + timedelta(seconds=1)):
+        assert attempt_delivery(delivery.message_id).status == "delivered"
+    first, second = receiver.requests(path)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery.message_id
+    assert refreshed(delivery).attempts == 2
+
+
+def test_a_retry_is_not_attempted_before_it_is_due(receiver, path):
+    receiver.script(path, 500)
+    delivery = make_delivery(receiver.url(path))
+    attempt_delivery(delivery.message_id)
+
+    assert attempt_delivery(delivery.message_id).status == "skipped"
+    assert len(receiver.requests(path)) == 1
+
+
+def test_retry_after_is_honoured(receiver, path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 1)
+    receiver.script(path, Reply(429, {"Retry-After": "30"}), 503)
+    delivery = make_delivery(receiver.url(path))
+
+    told = attempt_delivery(delivery.message_id)
+    with freeze_time(refreshed(delivery).next_attempt_at + timedelta(seconds=1)):
+        untold = attempt_delivery(delivery.message_id)
+
+    assert told.retry_in == 30
+    assert 1 <= untold.retry_in <= 2  # the second backoff step, 2 s, half of it jitter
+
+
+def test_the_backoff_grows_exponentially_with_jitter_up_to_the_cap():
+    for attempt in range(1, 12):
+        exponential = min(600, 10 * 2 ** (attempt - 1))
+        delays = {retry_delay(attempt, 10, 600) for _ in range(50)}
+        assert all(exponential / 2 <= delay <= exponential for delay in delays)
+        assert len(delays) > 1
+    assert retry_delay(1, 10, 600, retry_after=120) >= 120
+    assert retry_delay(1, 10, 600, retry_after=10_000) <= 600
+
+
+@pytest.mark.parametrize("status", [400, 404, 410])
+def test_a_client_error_fails_without_retry(receiver, path, status):
+    receiver.script(path, status)
+    delivery = make_delivery(receiver.url(path))
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "failed" and outcome.retry_in is None
+    assert refreshed(delivery).last_status_code == status
+
+
+def test_redirects_are_not_followed(receiver, path):
+    receiver.script(path, Reply(302, {"Location": receiver.url(path + "/elsewhere")}))
+    delivery = make_delivery(receiver.url(path))
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "failed"
+    assert refreshed(delivery).last_status_code == 302
+    assert receiver.requests(path + "/elsewhere") == []
+
+
+def test_a_receiver_too_slow_to_answer_times_out_and_is_retried(receiver, path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_READ_TIMEOUT_SECONDS", 0.2)
+    hold = Hold()
+    receiver.script(path, hold)
+    delivery = make_delivery(receiver.url(path))
+
+    try:
+        outcome = attempt_delivery(delivery.message_id)
+    finally:
+        hold.release.set()
+
+    assert outcome.status == "pending"
+    assert refreshed(delivery).last_error == "timed out"
+
+
+def test_a_refused_connection_is_retried(app):
+    delivery = make_delivery("http://127.0.0.1:9/closed")
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "pending"
+    assert refreshed(delivery).last_error.startswith("connection failed:")
+
+
+def test_after_the_last_attempt_a_delivery_fails_for_good(receiver, path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_MAX_ATTEMPTS", 2)
+    receiver.script(path, 500, 500)
+    delivery = make_delivery(receiver.url(path))
+
+    attempt_delivery(delivery.message_id)
+    with freeze_time(refreshed(delivery).next_attempt_at + timedelta(seconds=1)):
+        outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "failed"
+    stored = refreshed(delivery)
+    assert (stored.status, stored.attempts, stored.last_status_code) == ("failed", 2, 500)
+    assert db.session.get(Webhook, delivery.webhook_id).consecutive_failures == 1
+
+
+def test_too_many_failed_deliveries_in_a_row_disable_the_webhook(receiver, path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_DISABLE_AFTER_FAILURES", 3)
+    receiver.script(path, 410, 410, 410)
+    first = make_delivery(receiver.url(path))
+    webhook = db.session.get(Webhook, first.webhook_id)
+    others = [record_delivery(webhook, "profile.followed", "{}") for _ in range(3)]
+    db.session.commit()
+
+    for delivery in [first, *others]:
+        attempt_delivery(delivery.message_id)
+
+    webhook = db.session.get(Webhook, first.webhook_id, populate_existing=True)
+    assert webhook.enabled is False
+    assert webhook.disabled_reason == (
+        "disabled after 3 failed deliveries in a row; the last: HTTP 410"
+    )
+    assert len(receiver.requests(path)) == 3
+    last = refreshed(others[-1])
+    assert (last.status, last.attempts, last.last_error) == ("failed", 0, "webhook is disabled")
+
+
+def test_a_success_resets_the_run_of_failures(receiver, path):
+    receiver.script(path, 410)
+    first = make_delivery(receiver.url(path))
+    webhook = db.session.get(Webhook, first.webhook_id)
+    second = record_delivery(webhook, "profile.followed", "{}")
+    db.session.commit()
+
+    attempt_delivery(first.message_id)
+    assert db.session.get(Webhook, webhook.id, populate_existing=True).consecutive_failures == 1
+    attempt_delivery(second.message_id)
+
+    assert db.session.get(Webhook, webhook.id, populate_existing=True).consecutive_failures == 0
+
+
+def test_a_revoked_clients_deliveries_are_not_sent(receiver, path):
+    delivery = make_delivery(receiver.url(path))
+    db.session.get(Webhook, delivery.webhook_id).client.revoke()
+    db.session.commit()
+
+    assert attempt_delivery(delivery.message_id).status == "skipped"
+    assert receiver.requests(path) == []
+    assert refreshed(delivery).last_error == "client has been revoked"
+
+
+def test_a_private_target_is_refused_again_at_delivery(receiver, path, app, monkeypatch):
+    delivery = make_delivery(receiver.url(path))
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "failed"
+    assert receiver.requests(path) == []
+    assert refreshed(delivery).last_error == (
+        "refused: host '127.0.0.1' resolves to a loopback address 127.0.0.1, which is not allowed"
+    )
+
+
+def test_a_host_name_that_now_resolves_to_a_private_address_is_refused(
+    receiver, path, app, monkeypatch
+):
+    # As after DNS rebinding: a name that passed at registration now leads to 127.0.0.1.
+    delivery = make_delivery(receiver.url(path).replace("127.0.0.1", "localhost"))
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "failed"
+    assert receiver.requests(path) == []
+    assert "loopback address" in refreshed(delivery).last_error
+
+
+def test_a_claimed_delivery_is_not_sent_twice_until_its_claim_runs_out(receiver, path, app):
+    delivery = make_delivery(receiver.url(path))
+
+    assert claim(delivery.message_id) is not None  # a worker took it, then died
+    assert attempt_delivery(delivery.message_id).status == "skipped"
+
+    lease = app.config["WEBHOOK_DELIVERY_LEASE_SECONDS"]
+    with freeze_time(utcnow() + timedelta(seconds=lease + 1)):
+        assert attempt_delivery(delivery.message_id).status == "delivered"
+    assert len(receiver.requests(path)) == 1
+    assert refreshed(delivery).attempts == 2
+
+
+def test_a_delivered_message_is_not_sent_again(receiver, path):
+    delivery = make_delivery(receiver.url(path))
+    attempt_delivery(delivery.message_id)
+
+    assert attempt_delivery(delivery.message_id).status == "skipped"
+    assert len(receiver.requests(path)) == 1
+
+
+def test_the_sweep_hands_over_overdue_deliveries_once_per_grace_period(
+    receiver, path, app, monkeypatch
+):
+    grace = 10
+    monkeypatch.setitem(app.config, "WEBHOOK_SWEEP_GRACE_SECONDS", grace)
+    delivery = make_delivery(receiver.url(path))
+    in_flight = make_delivery(receiver.url(path))
+    claim(in_flight.message_id)  # held for the lease (60 s): the sweep leaves it alone
+
+    assert sweep_deliveries.run() == 0
+    with freeze_time(utcnow() + timedelta(seconds=grace + 1)):
+        assert sweep_deliveries.run() == 1
+        assert sweep_deliveries.run() == 0
+    assert sent_tasks() == [("webhooks.deliver", [delivery.message_id])]
+    with freeze_time(utcnow() + timedelta(seconds=2 * grace + 2)):
+        assert sweep_deliveries.run() == 1
+
+
+def test_the_body_sent_is_the_body_recorded(receiver, path):
+    delivery = make_delivery(receiver.url(path), data={"emoji": "🎉", "quote": '"'})
+
+    attempt_delivery(delivery.message_id)
+
+    [received] = receiver.requests(path)
+    assert received.body == delivery.payload.encode("utf-8")
+    assert json.loads(received.body)["data"] == {"emoji": "🎉", "quote": '"'}
