@@ -33,6 +33,13 @@ beat_schedule = {
         "options": {"expires": 60},
     },
 }
+# Where beat remembers when each entry last ran: CELERY_BEAT_SCHEDULE, else beside the
+# filesystem broker's folders, else celery's default (./celerybeat-schedule).
+if os.environ.get("CELERY_BEAT_SCHEDULE"):
+    beat_schedule_filename = os.environ["CELERY_BEAT_SCHEDULE"]
+elif broker_url.startswith("filesystem://"):
+    _instance.mkdir(parents=True, exist_ok=True)
+    beat_schedule_filename = str(_instance / "celerybeat-schedule")
 
 if broker_url.startswith("filesystem://"):
     _folders = {name: _instance / name for name in ("queue", "processed", "control")}
