@@ -9,9 +9,12 @@ them, and lists the functions with the most samples of their own.
 
 import re
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +39,17 @@ SOCKET_IO = re.compile(r"^(Connection\._(write|read)_bytes .*/pymysql/|\S+ .*/so
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
-def count_statements(app, requests: dict[str, tuple[str, dict]]) -> dict[str, list[str]]:
-    """The SQL each request sends, by name: `requests` maps a name to (path, headers)."""
+@dataclass
+class Alone:
+    """One request at a time, in-process: the SQL it sends and its median duration."""
+
+    statements: list[str]
+    median_ms: float
+
+
+def count_statements(app, requests: dict[str, tuple[str, dict]], repeat: int = 30) -> dict:
+    """For each named request (path, headers): its SQL statements, and the median time of
+    `repeat` runs through the test client, one at a time."""
     from sqlalchemy import event
 
     from app.extensions import db
@@ -52,15 +64,19 @@ def count_statements(app, requests: dict[str, tuple[str, dict]]) -> dict[str, li
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        sent = {}
+        measured = {}
         for name, (path, headers) in requests.items():
             client.get(path, headers=headers)  # warm: caches, first connection
-            statements.clear()
-            response = client.get(path, headers=headers)
-            if response.status_code != 200:
-                raise SystemExit(f"bench: GET {path} answered {response.status_code}")
-            sent[name] = list(statements)
-        return sent
+            durations = []
+            for _ in range(repeat):
+                statements.clear()
+                started = time.perf_counter()
+                response = client.get(path, headers=headers)
+                durations.append(1000 * (time.perf_counter() - started))
+                if response.status_code != 200:
+                    raise SystemExit(f"bench: GET {path} answered {response.status_code}")
+            measured[name] = Alone(list(statements), statistics.median(durations))
+        return measured
     finally:
         event.remove(engine, "before_cursor_execute", record)
 
