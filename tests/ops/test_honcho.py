@@ -1,9 +1,13 @@
 """`make run`'s process model: honcho starts every Procfile process on embedded defaults (SQLite,
-the filesystem broker), the web process answers, and Ctrl-C stops them all, leaving nothing
-behind."""
+the filesystem broker), the web process answers, an event created through the API reaches a
+webhook receiver through the worker, and Ctrl-C stops them all, leaving nothing behind."""
 
+import json
 import signal
 import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -26,13 +30,81 @@ def procfile_names() -> list[str]:
     return [line.split(":", 1)[0].strip() for line in lines if ":" in line and line[0] != "#"]
 
 
+class WebhookReceiver:
+    """An HTTP endpoint on 127.0.0.1 that keeps the JSON bodies posted to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def create_client_key(environ) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create-client", "ops-test"],
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def create_article_with_a_webhook(base: str, client_key: str, hook_url: str) -> None:
+    """Subscribe `hook_url` to article.created, then create an article as a new user."""
+    webhook = requests.post(
+        f"{base}/api/webhooks",
+        headers={"X-Client-Key": client_key},
+        json={"webhook": {"url": hook_url, "events": ["article.created"]}},
+        timeout=30,
+    )
+    assert webhook.status_code == 201, webhook.text
+    user = requests.post(
+        f"{base}/api/users",
+        json={"user": {"username": "zoe", "email": "zoe@example.com", "password": "pw-123456"}},
+        timeout=30,
+    ).json()["user"]
+    article = requests.post(
+        f"{base}/api/articles",
+        headers={"Authorization": f"Token {user['token']}"},
+        json={"article": {"title": "Hello honcho", "description": "d", "body": "b"}},
+        timeout=30,
+    )
+    assert article.status_code == 201, article.text
+
+
 def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
     port = free_port()
     empty_env_file = tmp_path / "empty.env"  # a developer's .env must not change the run
     empty_env_file.write_text("")
     honcho_log = tmp_path / "honcho.log"
-    environ = process_environment(tmp_path, CONDUIT_CONFIG="development", GUNICORN_WORKERS="2")
+    environ = process_environment(
+        tmp_path,
+        CONDUIT_CONFIG="development",
+        GUNICORN_WORKERS="2",
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="1",  # the receiver is on 127.0.0.1
+    )
     prepare_database(environ)
+    client_key = create_client_key(environ)
+    receiver = WebhookReceiver()
     with process_group() as group:
         honcho = start(
             [str(VENV_BIN / "honcho"), "start", "-e", str(empty_env_file), "-p", str(port)],
@@ -48,16 +120,21 @@ def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
             30,
             "every Procfile process to start",
         )
+        create_article_with_a_webhook(base, client_key, receiver.url)
+        wait_until(lambda: receiver.bodies, 60, "the worker to deliver the webhook")
         running = " | ".join(descendants(honcho.pid).values())
 
         # Ctrl-C: SIGINT to honcho. Its subreaper exits once every descendant has, orphans too.
         honcho.send_signal(signal.SIGINT)
         honcho.wait(timeout=30)
+    receiver.close()
 
     log = honcho_log.read_text()
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
-    assert "gunicorn: worker" in running and "celeryd" in running
+    assert "gunicorn: worker" in running and "celeryd" in running and "celery beat" in running
+    [delivered] = receiver.bodies
+    assert json.dumps(delivered).count("Hello honcho") >= 1
     for name in procfile_names():
         assert f"{name}.1 stopped" in log
 
