@@ -49,6 +49,7 @@ def test_article_lists_and_the_feed_run_the_same_few_statements_for_any_page_siz
 
     assert counts[1] == counts[20] == counts[100]
     assert max(counts[1]) <= MAX_STATEMENTS
+    assert counts[1] == (1, 2, 2)  # the page with its total; the viewer's row first
     feed = client.get("/api/articles/feed?limit=100", headers=headers[100]).get_json()
     assert len(feed["articles"]) == feed["articlesCount"] == 100
 
@@ -62,5 +63,14 @@ def test_one_article_is_read_in_the_same_statements_for_any_viewer(client):
     anonymous = statements_of(client, "/api/articles/counted", {})
     viewed = statements_of(client, "/api/articles/counted", headers)
 
-    assert anonymous == 2
-    assert viewed == 3  # the viewer's own row, then the same two
+    assert anonymous == 1
+    assert viewed == 2  # the viewer's own row, then the same one
+
+
+def test_a_page_past_the_end_counts_the_total_in_a_statement_of_its_own(client):
+    make_article(make_user())
+
+    statements = statements_of(client, "/api/articles?offset=5", {})
+
+    assert statements == 2
+    assert client.get("/api/articles?offset=5").get_json() == {"articles": [], "articlesCount": 1}
