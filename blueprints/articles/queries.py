@@ -178,13 +178,13 @@ def _tag_list(tag_pairs: str | None) -> list[str]:
     return [name for _, name in sorted(json.loads(tag_pairs))]
 
 
-def _view(row) -> dict[str, Any]:
+def _view(row, with_body: bool = False) -> dict[str, Any]:
     """A row of the article statements as the article output schema reads it."""
     return {
         "slug": row.slug,
         "title": row.title,
         "description": row.description,
-        "body": row._mapping.get("body"),
+        "body": row.body if with_body else None,
         "tag_list": _tag_list(row.tag_pairs),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -261,11 +261,11 @@ def _find_statement(by: str) -> Select:
 def find_article(slug: str, viewer: int | None) -> dict | None:
     """The article at `slug`, body included, as `viewer` sees it; None if there is none."""
     row = db.session.execute(_find_statement("slug"), {"slug": slug, "viewer_id": viewer}).first()
-    return _view(row) if row is not None else None
+    return _view(row, with_body=True) if row is not None else None
 
 
 def find_article_by_id(article_id: int, viewer: int | None) -> dict | None:
     """The article `article_id`, body included, as `viewer` sees it; None if there is none."""
     parameters = {"id": article_id, "viewer_id": viewer}
     row = db.session.execute(_find_statement("id"), parameters).first()
-    return _view(row) if row is not None else None
+    return _view(row, with_body=True) if row is not None else None
