@@ -81,6 +81,8 @@ class Config:
         self.PASSWORD_HASH_TIME_COST = int(environ.get("PASSWORD_HASH_TIME_COST", 3))
         self.PASSWORD_HASH_MEMORY_KIB = int(environ.get("PASSWORD_HASH_MEMORY_KIB", 65536))
         self.CLIENT_KEY_REQUIRED = env_flag("CLIENT_KEY_REQUIRED", False)
+        # Routes only the tests use (GET /_test/slow for the deploy load test); never production.
+        self.TEST_ENDPOINTS = env_flag("TEST_ENDPOINTS", False)
         self.configure_webhooks()
         self.RELEASE = environ.get("RELEASE") or read_release()
 

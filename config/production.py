@@ -22,5 +22,7 @@ class Production(Config):
             problems.append("CORS_ORIGINS must list origins, not '*'")
         if env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", False):
             problems.append("WEBHOOK_ALLOW_PRIVATE_TARGETS is for development and tests only")
+        if self.TEST_ENDPOINTS:
+            problems.append("TEST_ENDPOINTS is for tests only")
         if problems:
             raise ConfigError("production config refused: " + "; ".join(problems))
