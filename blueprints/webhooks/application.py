@@ -7,6 +7,7 @@ from app.decorators import requires_client_key
 from app.errors import ApiError
 from app.extensions import db
 from app.inputs import page_arguments, request_json
+from app.responses import no_content
 from app.types import utcnow
 
 from .models import PENDING, PING_EVENT, Delivery, Webhook
@@ -91,7 +92,7 @@ def delete_webhook(client, webhook_id):
     """Delete a webhook and its deliveries."""
     db.session.delete(find_webhook(client, webhook_id))
     db.session.commit()
-    return "", 204
+    return no_content()
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/rotate-secret")

@@ -67,6 +67,7 @@ class Attempt:
     payload: str
     number: int
     claimed_until: datetime
+    failures_before: int  # the webhook's run of failed deliveries when this attempt began
 
 
 @dataclass(frozen=True)
@@ -197,35 +198,48 @@ def claim(message_id: str) -> Attempt | None:
     if not taken:
         db.session.rollback()
         return None
-    delivery, webhook, client = db.session.execute(
-        select(Delivery, Webhook, Client)
-        .join(Webhook, Delivery.webhook_id == Webhook.id)
+    row = db.session.execute(
+        select(
+            Delivery.id,
+            Delivery.event,
+            Delivery.payload,
+            Delivery.attempts,
+            Webhook.id.label("webhook_id"),
+            Webhook.url,
+            Webhook.secret,
+            Webhook.enabled,
+            Webhook.consecutive_failures,
+            Client.revoked_at,
+        )
+        .join_from(Delivery, Webhook, Delivery.webhook_id == Webhook.id)
         .join(Client, Webhook.client_id == Client.id)
         .where(Delivery.message_id == message_id)
-        .execution_options(populate_existing=True)
     ).one()
-    if not webhook.enabled or client.revoked:
-        reason = "webhook is disabled" if not webhook.enabled else "client has been revoked"
-        delivery.status = FAILED
-        delivery.attempts -= 1  # nothing was sent
-        delivery.last_error = reason
-        delivery.claimed_until = None
+    if not row.enabled or row.revoked_at is not None:
+        reason = "webhook is disabled" if not row.enabled else "client has been revoked"
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id == row.id)
+            # Nothing was sent: the claim's attempt does not count.
+            .values(status=FAILED, attempts=row.attempts - 1, last_error=reason, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
-        log.info("webhook delivery %s (%s) not sent: %s", message_id, delivery.event, reason)
+        log.info("webhook delivery %s (%s) not sent: %s", message_id, row.event, reason)
         return None
-    attempt = Attempt(
-        delivery_id=delivery.id,
-        webhook_id=webhook.id,
-        message_id=message_id,
-        event=delivery.event,
-        url=webhook.url,
-        secret=webhook.secret,
-        payload=delivery.payload,
-        number=delivery.attempts,
-        claimed_until=claimed_until,
-    )
     db.session.commit()
-    return attempt
+    return Attempt(
+        delivery_id=row.id,
+        webhook_id=row.webhook_id,
+        message_id=message_id,
+        event=row.event,
+        url=row.url,
+        secret=row.secret,
+        payload=row.payload,
+        number=row.attempts,
+        claimed_until=claimed_until,
+        failures_before=row.consecutive_failures,
+    )
 
 
 def record(attempt: Attempt, response: Response) -> Outcome:
@@ -259,7 +273,7 @@ def record(attempt: Attempt, response: Response) -> Outcome:
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if kept and outcome.status == DELIVERED:
+    if kept and outcome.status == DELIVERED and attempt.failures_before:
         db.session.execute(
             update(Webhook)
             .where(Webhook.id == attempt.webhook_id, Webhook.consecutive_failures != 0)

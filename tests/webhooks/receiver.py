@@ -44,6 +44,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = -1  # one send per answer (unbuffered, Nagle delays the body)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

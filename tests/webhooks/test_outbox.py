@@ -112,3 +112,61 @@ def test_with_the_broker_down_the_change_is_saved_and_its_delivery_waits(
     [delivery] = deliveries()
     assert delivery.status == "pending"
     assert "broker unavailable: 1 webhook deliveries left pending for the sweep" in caplog.text
+
+
+def recorded_bodies(event_type: str) -> list[dict]:
+    query = db.select(Delivery.payload).filter_by(event=event_type).order_by(Delivery.id)
+    return [json.loads(payload) for payload in db.session.scalars(query)]
+
+
+def test_article_events_carry_the_article_as_the_api_shows_it(client):
+    make_webhook(events=["article.created", "article.updated", "article.deleted"])
+    author = make_user(username="writer")
+    new = {"title": "First words", "description": "d", "body": "b", "tagList": ["x"]}
+
+    created = client.post("/api/articles", json={"article": new}, headers=auth_headers(author))
+    slug = created.get_json()["article"]["slug"]
+    updated = client.put(
+        f"/api/articles/{slug}",
+        json={"article": {"body": "changed"}},
+        headers=auth_headers(author),
+    )
+    deleted = client.delete(f"/api/articles/{slug}", headers=auth_headers(author))
+
+    assert (created.status_code, updated.status_code, deleted.status_code) == (201, 200, 204)
+    [on_create] = recorded_bodies("article.created")
+    [on_update] = recorded_bodies("article.updated")
+    [on_delete] = recorded_bodies("article.deleted")
+    shown = created.get_json()["article"]
+    assert on_create["type"] == "article.created"
+    assert set(on_create["data"]) == {"article"}
+    assert on_create["data"]["article"]["slug"] == slug
+    assert set(on_create["data"]["article"]) == set(shown)
+    assert on_create["data"]["article"]["author"]["username"] == "writer"
+    assert on_update["data"]["article"]["body"] == "changed"
+    assert on_delete["data"]["article"]["slug"] == slug
+
+
+def test_comment_events_carry_the_comment_and_the_articles_slug(client):
+    make_webhook(events=["comment.created", "comment.deleted"])
+    author = make_user(username="host")
+    article = {"title": "Talk", "description": "d", "body": "b"}
+    slug = client.post(
+        "/api/articles", json={"article": article}, headers=auth_headers(author)
+    ).get_json()["article"]["slug"]
+
+    created = client.post(
+        f"/api/articles/{slug}/comments",
+        json={"comment": {"body": "Nice"}},
+        headers=auth_headers(author),
+    )
+    comment_id = created.get_json()["comment"]["id"]
+    client.delete(f"/api/articles/{slug}/comments/{comment_id}", headers=auth_headers(author))
+
+    [on_create] = recorded_bodies("comment.created")
+    [on_delete] = recorded_bodies("comment.deleted")
+    assert on_create["data"]["article"] == {"slug": slug}
+    assert on_create["data"]["comment"]["id"] == comment_id
+    assert on_create["data"]["comment"]["body"] == "Nice"
+    assert on_delete["data"] == {"comment": on_delete["data"]["comment"], "article": {"slug": slug}}
+    assert on_delete["data"]["comment"]["id"] == comment_id

@@ -211,6 +211,7 @@ def test_deleting_a_webhook_deletes_its_deliveries(client):
     response = client.delete(f"/api/webhooks/{webhook_id}", headers=headers)
 
     assert response.status_code == 204
+    assert response.data == b"" and "Content-Type" not in response.headers
     assert client.get(f"/api/webhooks/{webhook_id}", headers=headers).status_code == 404
     assert db.session.scalar(db.select(db.func.count(Delivery.id))) == 0
 
