@@ -2,13 +2,19 @@
 test's own logs a task's lines under the id of the request that sent it, in JSON."""
 
 import json
-import signal
 import subprocess
 import sys
 
 import pytest
 
-from .support import PROJECT_ROOT, process_environment, process_group, start, wait_until
+from .support import (
+    PROJECT_ROOT,
+    kill_tree,
+    process_environment,
+    process_group,
+    start,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +31,7 @@ def worker(tmp_path_factory):
             group,
         )
         yield environ, log_path
-        process.send_signal(signal.SIGQUIT)  # cold shutdown: nothing left to finish
-        process.wait(timeout=60)
+        kill_tree(process)  # nothing left to finish, nothing to flush
 
 
 def run_python(environ, *args, stdin=""):
