@@ -44,10 +44,14 @@ def _derives_from(slug: str, base: str) -> bool:
 
 
 def _slug_taken(slug: str, article_id: int | None) -> bool:
+    """Whether another article has `slug`, committed by a concurrent request included: a
+    locking read sees the latest rows, where this transaction's snapshot (REPEATABLE READ,
+    taken at its first read) would not.
+    """
     query = select(Article.id).where(Article.slug == slug)
     if article_id is not None:
         query = query.where(Article.id != article_id)
-    return db.session.execute(query.limit(1)).first() is not None
+    return db.session.execute(query.limit(1).with_for_update()).first() is not None
 
 
 def _save(article: Article, changes: dict[str, Any]) -> None:
