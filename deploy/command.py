@@ -163,8 +163,10 @@ def deploy(target: Target, expect_version: str | None = None, say: Callable = pr
                 f"the new master {new} exited before all its workers loaded the app"
             )
             return failed(target, old, reason, say)
+        # No new master: the re-exec was refused (the report says why) or did not start.
         overdue = time.monotonic() - started > NEW_MASTER_APPEARS_WITHIN
-        if new is None and overdue and not master_in_the_making(old, proc_name):
+        given_up = overdue or os.path.exists(report_path)
+        if new is None and given_up and not master_in_the_making(old, proc_name):
             reason = read_report(report_path) or (
                 f"no new master started within {NEW_MASTER_APPEARS_WITHIN:.0f} s "
                 "(gunicorn.conf.py of the new release failing? gunicorn ignoring USR2?)"

@@ -24,6 +24,7 @@ from deploy.hooks import (
 )
 
 from .conftest import MASTER_TITLE
+from .harness import wait_until
 
 
 @pytest.fixture
@@ -241,3 +242,30 @@ def test_usr2_is_not_carried_out_when_its_directory_is_gone(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 1
     report = Path(error_report_path(server.cfg.pidfile)).read_text()
     assert report.startswith(f"USR2 not carried out: directory {tmp_path}/releases/gone is gone")
+
+
+def test_a_new_master_that_cannot_tell_systemd_keeps_the_old_master(tmp_path, fake_process):
+    pidfile = tmp_path / "gunicorn.pid"
+    new_master = f"""
+import logging, os
+from types import SimpleNamespace
+from deploy.hooks import Takeover
+
+os.environ["NOTIFY_SOCKET"] = {str(tmp_path / "nobody-listens.sock")!r}
+server = SimpleNamespace(
+    pid=os.getpid(), master_pid=os.getppid(), WORKERS=dict.fromkeys([101, 102]),
+    cfg=SimpleNamespace(workers=2, timeout=30, proc_name="conduit", pidfile={str(pidfile)!r}),
+    log=logging.getLogger("new-master"),
+)
+takeover = Takeover(server)
+takeover.worker_loaded(101)
+takeover.worker_loaded(102)  # gives up: TERM to itself, not to its parent
+"""
+    old_master = fake_process(MASTER_TITLE, new_master)
+
+    report = Path(error_report_path(str(pidfile)))
+    wait_until(report.exists, 30, "the new master's report")
+    assert report.read_text().startswith(
+        "deploy abandoned: could not tell systemd that the new master "
+    )
+    assert old_master.poll() is None
