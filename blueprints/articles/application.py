@@ -8,6 +8,7 @@ from app.events import publish
 from app.extensions import db
 from app.inputs import page_arguments, request_json
 from app.responses import no_content
+from app.security import MAX_ID
 
 from . import queries, services
 from .models import Article
@@ -48,6 +49,8 @@ def filter_argument(name: str) -> str | None:
 
 def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
     limit, offset = page_arguments()
+    # Ids are 32-bit, so no page starts further on; the databases refuse larger offsets.
+    offset = min(offset, MAX_ID)
     views, total = queries.list_articles(filters, viewer and viewer.id, limit, offset)
     return {"articles": article_list_output.dump(views), "articlesCount": total}
 

@@ -174,6 +174,15 @@ def test_bad_paging_arguments_are_422(client, query, field, message):
         assert response.get_json() == {"errors": {field: [message]}}
 
 
+def test_an_offset_past_any_database_limit_is_an_empty_page(client):
+    make_article(make_user())
+
+    for offset in (2**31, 2**63, 10**30):
+        response = client.get(f"/api/articles?offset={offset}")
+        assert response.status_code == 200
+        assert response.get_json() == {"articles": [], "articlesCount": 1}
+
+
 def test_a_page_of_a_hundred_is_allowed(client):
     response = client.get("/api/articles?limit=100&offset=0")
 
