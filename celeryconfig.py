@@ -5,9 +5,8 @@ import os
 from pathlib import Path
 
 # The filesystem broker's folder: CELERY_BROKER_FOLDER, else instance/celery.
-_instance = Path(
-    os.environ.get("CELERY_BROKER_FOLDER") or Path(__file__).resolve().parent / "instance" / "celery"
-)
+_project = Path(__file__).resolve().parent
+_instance = Path(os.environ.get("CELERY_BROKER_FOLDER") or _project / "instance" / "celery")
 
 broker_url = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 broker_connection_retry_on_startup = True
