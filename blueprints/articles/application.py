@@ -13,7 +13,6 @@ from app.security import MAX_ID
 from . import queries, services
 from .models import Article
 from .serializers import (
-    article_list_output,
     article_output,
     article_update_input,
     as_anonymous,
@@ -40,7 +39,7 @@ def find_own_article(slug: str, user) -> Article:
 
 
 def article_as_seen_by(article_id: int, viewer_id: int | None) -> dict:
-    return article_output.dump(queries.find_article_by_id(article_id, viewer_id))
+    return article_output(queries.find_article_by_id(article_id, viewer_id))
 
 
 def filter_argument(name: str) -> str | None:
@@ -51,8 +50,11 @@ def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
     limit, offset = page_arguments()
     # Ids are 32-bit, so no page starts further on; the databases refuse larger offsets.
     offset = min(offset, MAX_ID)
-    views, total = queries.list_articles(filters, viewer and viewer.id, limit, offset)
-    return {"articles": article_list_output.dump(views), "articlesCount": total}
+    rows, total = queries.list_articles(filters, viewer and viewer.id, limit, offset)
+    return {
+        "articles": [article_output(row, with_body=False) for row in rows],
+        "articlesCount": total,
+    }
 
 
 @blueprint.get("/articles")
@@ -74,10 +76,10 @@ def list_feed(viewer):
 @accepts_user
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""
-    view = queries.find_article(slug, viewer and viewer.id)
-    if view is None:
+    row = queries.find_article(slug, viewer and viewer.id)
+    if row is None:
         raise ApiError(404, "article not found")
-    return {"article": article_output.dump(view)}
+    return {"article": article_output(row)}
 
 
 @blueprint.post("/articles")

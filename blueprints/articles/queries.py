@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Row, Select, String, bindparam, exists, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -171,32 +171,13 @@ def _article_columns(with_body: bool) -> list:
     return columns
 
 
-def _tag_list(tag_pairs: str | None) -> list[str]:
-    """The tag names of a `[[position, name], ...]` JSON array, in position order."""
+def tag_names(tag_pairs: str | None) -> list[str]:
+    """The tag names of a row's `tag_pairs` (a `[[position, name], ...]` JSON array, in no
+    particular order: SQLite cannot order inside an aggregate), in position order.
+    """
     if not tag_pairs:
         return []
     return [name for _, name in sorted(json.loads(tag_pairs))]
-
-
-def _view(row, with_body: bool = False) -> dict[str, Any]:
-    """A row of the article statements as the article output schema reads it."""
-    return {
-        "slug": row.slug,
-        "title": row.title,
-        "description": row.description,
-        "body": row.body if with_body else None,
-        "tag_list": _tag_list(row.tag_pairs),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "favorited": bool(row.favorited),
-        "favorites_count": row.favorites_count,
-        "author": {
-            "username": row.username,
-            "bio": row.bio,
-            "image": row.image,
-            "following": bool(row.following),
-        },
-    }
 
 
 @cache
@@ -229,7 +210,7 @@ def page_statement(given: frozenset[str]) -> Select:
 
 def list_articles(
     filters: ArticleFilters, viewer: int | None, limit: int, offset: int
-) -> tuple[list[dict], int]:
+) -> tuple[list[Row], int]:
     """A page of the articles matching `filters`, newest first, as `viewer` sees them (None for
     an anonymous viewer), and how many articles match in all: one statement (two for a page
     past the end, which has no row to carry the total).
@@ -245,7 +226,7 @@ def list_articles(
         total = 0
     else:
         total = db.session.execute(count_statement(given), parameters).scalar_one()
-    return [_view(row) for row in rows], total
+    return rows, total
 
 
 @cache
@@ -258,14 +239,12 @@ def _find_statement(by: str) -> Select:
     )
 
 
-def find_article(slug: str, viewer: int | None) -> dict | None:
+def find_article(slug: str, viewer: int | None) -> Row | None:
     """The article at `slug`, body included, as `viewer` sees it; None if there is none."""
-    row = db.session.execute(_find_statement("slug"), {"slug": slug, "viewer_id": viewer}).first()
-    return _view(row, with_body=True) if row is not None else None
+    return db.session.execute(_find_statement("slug"), {"slug": slug, "viewer_id": viewer}).first()
 
 
-def find_article_by_id(article_id: int, viewer: int | None) -> dict | None:
+def find_article_by_id(article_id: int, viewer: int | None) -> Row | None:
     """The article `article_id`, body included, as `viewer` sees it; None if there is none."""
     parameters = {"id": article_id, "viewer_id": viewer}
-    row = db.session.execute(_find_statement("id"), parameters).first()
-    return _view(row, with_body=True) if row is not None else None
+    return db.session.execute(_find_statement("id"), parameters).first()
