@@ -137,6 +137,9 @@ def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
     assert json.dumps(delivered).count("Hello honcho") >= 1
     for name in procfile_names():
         assert f"{name}.1 stopped" in log
+    # gunicorn and beat shut down on SIGTERM; the worker on the filesystem broker may take
+    # longer than honcho waits (5 s) and be killed, which no orphan survives either.
+    assert "web.1 stopped (rc=0)" in log and "beat.1 stopped (rc=0)" in log
 
 
 def test_make_run_starts_the_procfile_with_honcho_after_creating_the_database():
