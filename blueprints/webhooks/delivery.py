@@ -97,6 +97,12 @@ class Outcome:
 
 _local = threading.local()
 
+# The statements of every attempt work on the tables (Core), not the ORM classes: an attempt is
+# a handful of single-row statements, and the ORM's bookkeeping would cost more than they do.
+DELIVERIES = Delivery.__table__
+WEBHOOKS = Webhook.__table__
+CLIENTS = Client.__table__
+
 
 class GuardedAdapter(HTTPAdapter):
     """Checks the address every new connection reached (see targets.py)."""
@@ -185,44 +191,47 @@ def claim(message_id: str) -> Attempt | None:
     lease = timedelta(seconds=current_app.config["WEBHOOK_DELIVERY_LEASE_SECONDS"])
     claimed_until = now + lease
     taken = db.session.execute(
-        update(Delivery)
+        update(DELIVERIES)
         .where(
-            Delivery.message_id == message_id,
-            Delivery.status == PENDING,
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
+            DELIVERIES.c.message_id == message_id,
+            DELIVERIES.c.status == PENDING,
+            DELIVERIES.c.next_attempt_at <= now,
+            or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
         )
-        .values(claimed_until=claimed_until, attempts=Delivery.attempts + 1, last_attempt_at=now)
-        .execution_options(synchronize_session=False)
+        .values(
+            claimed_until=claimed_until, attempts=DELIVERIES.c.attempts + 1, last_attempt_at=now
+        )
     ).rowcount
     if not taken:
         db.session.rollback()
         return None
     row = db.session.execute(
         select(
-            Delivery.id,
-            Delivery.event,
-            Delivery.payload,
-            Delivery.attempts,
-            Webhook.id.label("webhook_id"),
-            Webhook.url,
-            Webhook.secret,
-            Webhook.enabled,
-            Webhook.consecutive_failures,
-            Client.revoked_at,
+            DELIVERIES.c.id,
+            DELIVERIES.c.event,
+            DELIVERIES.c.payload,
+            DELIVERIES.c.attempts,
+            WEBHOOKS.c.id.label("webhook_id"),
+            WEBHOOKS.c.url,
+            WEBHOOKS.c.secret,
+            WEBHOOKS.c.enabled,
+            WEBHOOKS.c.consecutive_failures,
+            CLIENTS.c.revoked_at,
         )
-        .join_from(Delivery, Webhook, Delivery.webhook_id == Webhook.id)
-        .join(Client, Webhook.client_id == Client.id)
-        .where(Delivery.message_id == message_id)
+        .select_from(
+            DELIVERIES.join(WEBHOOKS, DELIVERIES.c.webhook_id == WEBHOOKS.c.id).join(
+                CLIENTS, WEBHOOKS.c.client_id == CLIENTS.c.id
+            )
+        )
+        .where(DELIVERIES.c.message_id == message_id)
     ).one()
     if not row.enabled or row.revoked_at is not None:
         reason = "webhook is disabled" if not row.enabled else "client has been revoked"
         db.session.execute(
-            update(Delivery)
-            .where(Delivery.id == row.id)
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == row.id)
             # Nothing was sent: the claim's attempt does not count.
             .values(status=FAILED, attempts=row.attempts - 1, last_error=reason, claimed_until=None)
-            .execution_options(synchronize_session=False)
         )
         db.session.commit()
         log.info("webhook delivery %s (%s) not sent: %s", message_id, row.event, reason)
@@ -268,17 +277,18 @@ def record(attempt: Attempt, response: Response) -> Outcome:
         values.update(status=FAILED)
     # Only while our claim holds: a worker that outlived its lease must not overwrite another's.
     kept = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == attempt.delivery_id, Delivery.claimed_until == attempt.claimed_until)
+        update(DELIVERIES)
+        .where(
+            DELIVERIES.c.id == attempt.delivery_id,
+            DELIVERIES.c.claimed_until == attempt.claimed_until,
+        )
         .values(**values)
-        .execution_options(synchronize_session=False)
     ).rowcount
     if kept and outcome.status == DELIVERED and attempt.failures_before:
         db.session.execute(
-            update(Webhook)
-            .where(Webhook.id == attempt.webhook_id, Webhook.consecutive_failures != 0)
+            update(WEBHOOKS)
+            .where(WEBHOOKS.c.id == attempt.webhook_id, WEBHOOKS.c.consecutive_failures != 0)
             .values(consecutive_failures=0)
-            .execution_options(synchronize_session=False)
         )
     elif kept and outcome.status == FAILED:
         count_failure(attempt.webhook_id, response.describe())
