@@ -46,7 +46,7 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 # the app's own log lines), the duration and the worker's pid.
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
-    "request_id=%({x-request-id}o)s duration_ms=%(M)s pid=%(p)s"
+    "request_id=%({x-request-id}o)s duration_ms=%(M)s worker=%(p)s"
 )
 
 # gunicorn's control socket defaults to one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn),
