@@ -5,6 +5,7 @@ that runs twice (a redelivered message, a sweep) sends once.
 """
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from .models import PENDING, Delivery
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+SWEEP_SECONDS = 20  # well within the tasks' soft time limit (celeryconfig.py)
 # Handing over must not hold up a request for long when the broker is down: one quick retry,
 # then the rows stay pending and the sweep hands them over once the broker is back.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1}
@@ -36,12 +38,23 @@ def deliver_webhook(message_id: str) -> str:
 
 @celery.task(name="webhooks.sweep")
 def sweep_deliveries() -> int:
-    """Hand over pending deliveries that are overdue (broker down at commit, worker killed)."""
-    message_ids = overdue_deliveries(SWEEP_BATCH)
-    if message_ids:
+    """Hand over pending deliveries that are overdue (broker down at commit, worker killed).
+
+    Batch after batch, for up to SWEEP_SECONDS: after a long broker outage there can be far
+    more than one batch waiting.
+    """
+    found = 0
+    deadline = time.monotonic() + SWEEP_SECONDS
+    while time.monotonic() < deadline:
+        message_ids = overdue_deliveries(SWEEP_BATCH)
+        if not message_ids:
+            break
+        found += len(message_ids)
         sent = hand_over(message_ids)
         log.info("webhook sweep handed over %d of %d overdue deliveries", sent, len(message_ids))
-    return len(message_ids)
+        if sent < len(message_ids) or len(message_ids) < SWEEP_BATCH:
+            break  # the broker is down again, or nothing more is overdue
+    return found
 
 
 def overdue_deliveries(limit: int) -> list[str]:

@@ -308,3 +308,21 @@ def test_the_body_sent_is_the_body_recorded(receiver, path):
     [received] = receiver.requests(path)
     assert received.body == delivery.payload.encode("utf-8")
     assert json.loads(received.body)["data"] == {"emoji": "🎉", "quote": '"'}
+
+
+def test_the_sweep_goes_on_batch_after_batch_until_nothing_is_overdue(
+    receiver, path, app, monkeypatch
+):
+    monkeypatch.setattr("blueprints.webhooks.tasks.SWEEP_BATCH", 2)
+    first = make_delivery(receiver.url(path))
+    webhook = db.session.get(Webhook, first.webhook_id)
+    others = [record_delivery(webhook, "profile.followed", "{}") for _ in range(4)]
+    db.session.commit()
+    sent_tasks()
+    grace = app.config["WEBHOOK_SWEEP_GRACE_SECONDS"]
+
+    with freeze_time(utcnow() + timedelta(seconds=grace + 1)):
+        assert sweep_deliveries.run() == 5
+
+    handed_over = {arguments[0] for _, arguments in sent_tasks()}
+    assert handed_over == {d.message_id for d in [first, *others]}
