@@ -7,6 +7,7 @@ not reap (as on these test machines). Exits once every descendant has exited.
 
 import ctypes
 import os
+import signal
 import subprocess
 import sys
 
@@ -17,6 +18,10 @@ def main() -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+    # Stopping the process group must not end the reaper before the processes it reaps; a
+    # handler (unlike SIG_IGN) is not inherited by the command it runs.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda signum, frame: None)
     first = subprocess.Popen(sys.argv[1:])
     status = 0
     while True:
