@@ -10,26 +10,30 @@ import sys
 
 from gunicorn.util import getcwd
 
-# This file's folder as it was reached: through the `current` symlink in a releases layout, not
-# the release it points to now (gunicorn's getcwd keeps $PWD's symlinks when it can).
+# This file's folder as it was reached: through the `current` symlink in a releases layout
+# (gunicorn's getcwd keeps $PWD's symlinks when it can); and the release it points to now.
 HERE = os.path.dirname(os.path.join(getcwd(), __file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+RELEASE_FOLDER = os.path.realpath(HERE)
+if RELEASE_FOLDER not in sys.path:
+    sys.path.insert(0, RELEASE_FOLDER)
 
-from deploy import hooks  # noqa: E402  (needs HERE on sys.path)
+from deploy import hooks  # noqa: E402  (needs RELEASE_FOLDER on sys.path)
 
 wsgi_app = os.environ.get("GUNICORN_APP", "app:create_app()")
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
 
-# Each master (the one USR2 starts too) changes into `current` and imports the code it points
-# to now. The app loads in each worker, after the fork, not in the master (no preload_app): a
-# release that cannot load fails in its workers and the old master keeps serving, HUP reloads
-# code too, and no database connection is shared across forks.
-chdir = HERE
+# Each master (the one USR2 starts too) runs the release `current` points to when it starts,
+# resolved: its workers, also those it starts later (after a crash), load that release's code,
+# never a newer one whose deploy failed. USR2 re-executes gunicorn in `current` (pre_exec), HUP
+# re-reads this file there. The app loads in each worker, after the fork, not in the master (no
+# preload_app): a release that cannot load fails in its workers while the old master keeps
+# serving, HUP reloads code too, and no database connection is shared across forks.
+chdir = RELEASE_FOLDER
 preload_app = False
 
-pidfile = os.environ.get("GUNICORN_PIDFILE", os.path.join(HERE, "pids", "gunicorn.pid"))
+# In a releases layout, GUNICORN_PIDFILE must name a place outside the releases.
+pidfile = os.environ.get("GUNICORN_PIDFILE", os.path.join(RELEASE_FOLDER, "pids", "gunicorn.pid"))
 os.makedirs(os.path.dirname(pidfile) or ".", exist_ok=True)
 # ps shows "gunicorn: master [conduit]" and "gunicorn: worker [conduit]" (setproctitle); the
 # hooks check that title before they signal an old master.
@@ -57,4 +61,4 @@ when_ready = hooks.when_ready
 post_fork = hooks.post_fork
 post_worker_init = hooks.post_worker_init
 worker_exit = hooks.worker_exit
-pre_exec = hooks.pre_exec
+pre_exec = hooks.re_exec_from(HERE)

@@ -126,7 +126,10 @@ def deploy(target: Target, expect_version: str | None = None, say: Callable = pr
 
     old = read_pidfile(pidfile)
     if old is None:
-        say(f"deploy refused: no pid in {pidfile}; is gunicorn running with this pidfile?")
+        say(
+            f"deploy refused: no pid in {pidfile}; is gunicorn running with this pidfile? "
+            "(in a releases layout, GUNICORN_PIDFILE must name a file outside the releases)"
+        )
         return REFUSED
     if not is_master(old, proc_name):
         say(

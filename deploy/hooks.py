@@ -258,24 +258,29 @@ def worker_exit(server, worker) -> None:
     )
 
 
-def pre_exec(server) -> None:
-    """The old master's child, just before it re-executes gunicorn for USR2.
+def re_exec_from(directory: str) -> Callable[[object], None]:
+    """The pre_exec hook: USR2 re-executes gunicorn in `directory` (the `current` symlink).
 
-    Start from `chdir` (the `current` symlink), not from the release directory the old master
-    resolved when it started: the new master then reads the new release's gunicorn.conf.py, and
-    a removed old release cannot break the deploy. An exception here would run a copy of the
-    old master's main loop in this child, so anything that would fail ends the child instead.
+    gunicorn would start the new master in the directory the old master resolved when it
+    started, the old release: from `current`, the new master reads the new release's
+    gunicorn.conf.py, and a removed old release cannot break the deploy. An exception in this
+    child (forked from the old master) would run a copy of the old master's main loop, which
+    QUITs the old master's workers: anything that would fail ends the child instead.
     """
-    start = server.START_CTX
-    if os.path.isdir(server.cfg.chdir):
-        start["cwd"] = server.cfg.chdir
-    problems = []
-    if not os.path.isdir(start["cwd"]):
-        problems.append(f"directory {start['cwd']} is gone")
-    if not os.access(start[0], os.X_OK):
-        problems.append(f"interpreter {start[0]} is not executable")
-    if problems:
-        message = "USR2 not carried out: " + "; ".join(problems)
-        server.log.error(message)
-        write_error_report(server.cfg.pidfile, message)
-        os._exit(1)
+
+    def pre_exec(server) -> None:
+        start = server.START_CTX
+        if os.path.isdir(directory):
+            start["cwd"] = directory
+        problems = []
+        if not os.path.isdir(start["cwd"]):
+            problems.append(f"directory {start['cwd']} is gone")
+        if not os.access(start[0], os.X_OK):
+            problems.append(f"interpreter {start[0]} is not executable")
+        if problems:
+            message = "USR2 not carried out: " + "; ".join(problems)
+            server.log.error(message)
+            write_error_report(server.cfg.pidfile, message)
+            os._exit(1)
+
+    return pre_exec

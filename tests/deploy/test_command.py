@@ -58,7 +58,8 @@ def test_deploy_refuses_without_a_pidfile(tmp_path):
 
     assert deploy(target(tmp_path), say=said.append) == REFUSED
     assert said == [
-        f"deploy refused: no pid in {tmp_path}/gunicorn.pid; is gunicorn running with this pidfile?"
+        f"deploy refused: no pid in {tmp_path}/gunicorn.pid; is gunicorn running with this "
+        "pidfile? (in a releases layout, GUNICORN_PIDFILE must name a file outside the releases)"
     ]
 
 

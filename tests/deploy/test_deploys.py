@@ -2,11 +2,13 @@
 through `python manage.py deploy`, from a releases layout switched with its `current` link."""
 
 import itertools
+import os
+import signal
 import time
 
 import pytest
 
-from deploy.processes import read_pidfile
+from deploy.processes import children, read_pidfile
 
 from .harness import SLOW_PATH, Load, NotifySocket, Releases, Server, wait_until
 
@@ -102,6 +104,19 @@ def test_a_release_that_cannot_load_leaves_the_old_master_serving(releases):
         assert {answer.version for answer in answers} == {"1.0.0"}
         assert server.masters() == [master]
         assert read_pidfile(server.pidfile) == master
+
+        # Workers the old master starts after that (here after a crash) load its own release,
+        # not the broken one `current` points to.
+        crashed = children(master)
+        for worker in crashed:
+            os.kill(worker, signal.SIGKILL)
+        answer = wait_until(
+            lambda: (health := server.health()) and health.pid not in crashed and health,
+            30,
+            f"a new worker to answer\n{server.tail()}",
+        )
+        assert answer.version == "1.0.0"
+        assert server.masters() == [master]
 
         # Roll forward: the old master takes the next USR2.
         releases.add("1.0.2")

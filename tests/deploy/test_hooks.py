@@ -18,7 +18,7 @@ from deploy.hooks import (
     describe_failure,
     error_report_path,
     old_master_refusal,
-    pre_exec,
+    re_exec_from,
     retire_old_master,
     worker_exit,
 )
@@ -52,7 +52,6 @@ def fake_server(tmp_path, workers=2, master_pid=0, live_workers=(101, 102)):
             timeout=30,
             proc_name="conduit",
             pidfile=str(tmp_path / "gunicorn.pid"),
-            chdir=str(tmp_path / "current"),
         ),
         log=logging.getLogger("test.deploy"),
     )
@@ -221,11 +220,12 @@ def test_a_syntax_error_is_described_with_its_file_and_line():
 
 def test_usr2_re_executes_from_the_current_symlink(tmp_path):
     server = fake_server(tmp_path)
-    os.makedirs(server.cfg.chdir)
+    current = tmp_path / "current"
+    current.symlink_to(tmp_path)
 
-    pre_exec(server)
+    re_exec_from(str(current))(server)
 
-    assert server.START_CTX["cwd"] == server.cfg.chdir
+    assert server.START_CTX["cwd"] == str(current)
 
 
 def test_usr2_is_not_carried_out_when_its_directory_is_gone(tmp_path):
@@ -233,7 +233,7 @@ def test_usr2_is_not_carried_out_when_its_directory_is_gone(tmp_path):
     child = os.fork()
     if child == 0:  # the old master's child, where gunicorn calls pre_exec
         try:
-            pre_exec(server)
+            re_exec_from(str(tmp_path / "current"))(server)
         finally:
             os._exit(0)
 
