@@ -271,6 +271,18 @@ class Worker:
 
         wait_until(ready, STARTUP_SECONDS, "the worker to be ready")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the worker's processes (its pool's too)."""
+        if self.process is None:
+            return 0.0
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:  # its process group
+                    total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """A warm shutdown: what it has taken it finishes; the rest stays in the queue."""
         if self.process is not None:
@@ -353,7 +365,9 @@ def wait_for_deliveries(receiver: Receiver, expected: int) -> list[Received]:
     return receiver.take()
 
 
-def report(name: str, created: str, received: list[Received], expected: int) -> tuple:
+def report(
+    name: str, created: str, received: list[Received], expected: int, worker_cpu: float
+) -> tuple:
     """Print a phase's figures; (p99 ms, deliveries/s from first to last delivery)."""
     latencies = sorted((r.received_at - r.published_at) * 1000 for r in received)
     first_received = min(r.received_at for r in received)
@@ -368,6 +382,10 @@ def report(name: str, created: str, received: list[Received], expected: int) -> 
         f"{sum(not r.signed for r in received)} bad signatures"
     )
     print(f"  deliveries/s         {rate:.1f} (first to last delivery)")
+    print(
+        f"  worker CPU           {worker_cpu * 1000 / len(received):.1f} ms per delivery "
+        "(all its processes; the database's and Redis's not counted)"
+    )
     print(
         f"  commit-to-delivery   p50 {statistics.median(latencies):.0f} ms, p99 {p99:.0f} ms, "
         f"max {latencies[-1]:.0f} ms"
@@ -410,35 +428,44 @@ def main() -> None:
             )
 
             add_webhooks(api, receiver, client_key, ["0"])
+            cpu = worker.cpu_seconds()
             seconds = create_articles(api, arguments.paced, arguments.rate, arguments.clients)
+            received = wait_for_deliveries(receiver, arguments.paced)
             paced_p99, _ = report(
                 f"paced: {arguments.rate:g} articles/s, 1 webhook",
                 f"{arguments.paced} in {seconds:.1f} s",
-                wait_for_deliveries(receiver, arguments.paced),
+                received,
                 arguments.paced,
+                worker.cpu_seconds() - cpu,
             )
 
             add_webhooks(api, receiver, client_key, [str(n) for n in range(1, arguments.webhooks)])
             expected = arguments.full * arguments.webhooks
+            cpu = worker.cpu_seconds()
             seconds = create_articles(api, arguments.full, None, arguments.clients)
+            received = wait_for_deliveries(receiver, expected)
             report(
                 f"full speed: {arguments.clients} API clients flat out, {arguments.webhooks} "
                 "webhooks, the worker delivering meanwhile",
                 f"{arguments.full} in {seconds:.1f} s ({arguments.full / seconds:.1f}/s)",
-                wait_for_deliveries(receiver, expected),
+                received,
                 expected,
+                worker.cpu_seconds() - cpu,
             )
 
             worker.stop()
             expected = arguments.backlog * arguments.webhooks
             seconds = create_articles(api, arguments.backlog, None, arguments.clients)
             worker.start()
+            cpu = worker.cpu_seconds()  # after start-up, which is not delivery work
+            received = wait_for_deliveries(receiver, expected)
             _, backlog_rate = report(
                 f"backlog: {expected} deliveries queued while the worker was stopped, then "
                 "delivered by it alone (latency includes the wait)",
                 f"{arguments.backlog} in {seconds:.1f} s",
-                wait_for_deliveries(receiver, expected),
+                received,
                 expected,
+                worker.cpu_seconds() - cpu,
             )
             print(
                 f"\ntargets: p99 < {TARGET_P99_MS:.0f} ms at {arguments.rate:g}/s: "
