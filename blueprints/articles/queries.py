@@ -20,7 +20,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, String, bindparam, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -29,9 +40,10 @@ from blueprints.profiles.models import Follow
 from blueprints.tags.models import ArticleTag, Tag
 from blueprints.users.models import User
 
-from .models import Article, Favorite
+from .models import Article, AuthorArticleCount, Favorite
 
 articles = Article.__table__
+author_counts = AuthorArticleCount.__table__
 authors = User.__table__
 favorites = Favorite.__table__
 follows = Follow.__table__
@@ -114,9 +126,12 @@ def filter_conditions(given: frozenset[str], table) -> list[ColumnElement[bool]]
 def count_statement(given: frozenset[str]) -> Select:
     """How many articles match the filters `given`, counted where it costs least and exactly.
 
-    A tag or a favoriting user alone is counted off the association table's index alone
-    (its foreign keys guarantee every row is an existing article).
+    With no filter, the per-author counts that triggers keep are summed (one row an author,
+    not one an article). A tag or a favoriting user alone is counted off the association
+    table's index alone (its foreign keys guarantee every row is an existing article).
     """
+    if not given:
+        return select(cast(func.coalesce(func.sum(author_counts.c.articles), 0), Integer))
     if given == {"tag"}:
         return (
             select(func.count())

@@ -2,7 +2,8 @@
 
 Lock order: tag rows are locked by the `UPDATE ... articles_count` (primary-key order) before
 any `article_tags` row is written, so the foreign-key checks of those inserts never upgrade a
-shared lock that a concurrent transaction also holds (the classic InnoDB deadlock).
+shared lock that a concurrent transaction also holds (the classic InnoDB deadlock). Articles
+lock their author's count row (a trigger) before any tag row, when created and when deleted.
 """
 
 from collections.abc import Iterable
@@ -82,7 +83,8 @@ def tag_article(article_id: int, names: list[str], replace: bool = False) -> Non
         )
 
 
-def untag_article(article_id: int) -> None:
-    """Take every tag off the article (before it is deleted), counts included."""
-    _recount(added=set(), removed=article_tag_ids(article_id))
-    db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
+def release_tags(tag_ids: set[int]) -> None:
+    """Count one article less on each of `tag_ids`, once the article that carried them is
+    deleted (its `article_tags` rows go with it, by foreign key cascade).
+    """
+    _recount(added=set(), removed=tag_ids)
