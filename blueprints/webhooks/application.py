@@ -7,14 +7,32 @@ from app.decorators import requires_client_key
 from app.errors import ApiError
 from app.extensions import db
 from app.inputs import page_arguments, request_json
+from app.openapi import CLIENT_KEY, documents, envelope
 from app.responses import no_content
+from app.schemas import PageQuery
 from app.types import utcnow
 
 from .models import PENDING, PING_EVENT, Delivery, Webhook
 from .outbox import event_body, hand_over_after_commit, record_delivery, subscribe
-from .serializers import delivery_output, new_webhook_input, webhook_output, webhook_update_input
+from .serializers import (
+    DeliveryOutput,
+    NewWebhookInput,
+    WebhookOutput,
+    WebhookSecretOutput,
+    WebhookUpdateInput,
+    delivery_output,
+    new_webhook_input,
+    webhook_output,
+    webhook_update_input,
+)
 
 blueprint = Blueprint("webhooks", __name__)
+
+webhook_envelope = envelope("webhook", WebhookOutput)
+secret_envelope = envelope("webhook", WebhookSecretOutput)
+delivery_envelope = envelope("delivery", DeliveryOutput)
+NO_SUCH_WEBHOOK = "The client has no webhook with this id"
+DISABLED = "The webhook is disabled: enable it first"
 
 
 @blueprint.record_once
@@ -40,6 +58,9 @@ def require_enabled(webhook: Webhook) -> None:
 
 
 @blueprint.post("/webhooks")
+@documents(
+    input=envelope("webhook", NewWebhookInput), output=secret_envelope, status=201, auth=CLIENT_KEY
+)
 @requires_client_key
 def create_webhook(client):
     """Register a webhook for the calling client; its signing secret is shown this once."""
@@ -50,6 +71,11 @@ def create_webhook(client):
 
 
 @blueprint.get("/webhooks")
+@documents(
+    query=PageQuery,
+    output=envelope("webhooks", WebhookOutput, many=True, count="webhooksCount"),
+    auth=CLIENT_KEY,
+)
 @requires_client_key
 def list_webhooks(client):
     """The calling client's webhooks, oldest first."""
@@ -61,6 +87,7 @@ def list_webhooks(client):
 
 
 @blueprint.get("/webhooks/<int:webhook_id>")
+@documents(output=webhook_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
 def get_webhook(client, webhook_id):
     """One of the calling client's webhooks."""
@@ -68,6 +95,12 @@ def get_webhook(client, webhook_id):
 
 
 @blueprint.patch("/webhooks/<int:webhook_id>")
+@documents(
+    input=envelope("webhook", WebhookUpdateInput),
+    output=webhook_envelope,
+    responses={404: NO_SUCH_WEBHOOK},
+    auth=CLIENT_KEY,
+)
 @requires_client_key
 def update_webhook(client, webhook_id):
     """Change a webhook's url, events or enabled; enabling it clears its failures."""
@@ -87,6 +120,7 @@ def update_webhook(client, webhook_id):
 
 
 @blueprint.delete("/webhooks/<int:webhook_id>")
+@documents(status=204, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
 def delete_webhook(client, webhook_id):
     """Delete a webhook and its deliveries."""
@@ -96,6 +130,7 @@ def delete_webhook(client, webhook_id):
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/rotate-secret")
+@documents(output=secret_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
 def rotate_webhook_secret(client, webhook_id):
     """Replace a webhook's signing secret; the new one is shown this once."""
@@ -107,18 +142,30 @@ def rotate_webhook_secret(client, webhook_id):
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/ping")
+@documents(
+    output=delivery_envelope,
+    status=202,
+    responses={404: NO_SUCH_WEBHOOK, 422: DISABLED},
+    auth=CLIENT_KEY,
+)
 @requires_client_key
 def ping_webhook(client, webhook_id):
     """Send a signed `webhook.ping` event to the webhook now."""
     webhook = find_webhook(client, webhook_id)
     require_enabled(webhook)
     data = {"webhook": webhook_output.dump(webhook)}
-    delivery = record_delivery(webhook, PING_EVENT, event_body(PING_EVENT, data))
+    delivery = record_delivery(webhook.id, PING_EVENT, event_body(PING_EVENT, data))
     db.session.commit()
     return {"delivery": delivery_output.dump(delivery)}, 202
 
 
 @blueprint.get("/webhooks/<int:webhook_id>/deliveries")
+@documents(
+    query=PageQuery,
+    output=envelope("deliveries", DeliveryOutput, many=True, count="deliveriesCount"),
+    responses={404: NO_SUCH_WEBHOOK},
+    auth=CLIENT_KEY,
+)
 @requires_client_key
 def list_deliveries(client, webhook_id):
     """A webhook's deliveries, newest first: event, status, attempts, last result, times."""
@@ -138,6 +185,12 @@ def list_deliveries(client, webhook_id):
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/deliveries/<delivery_id>/redeliver")
+@documents(
+    output=delivery_envelope,
+    status=202,
+    responses={404: "No such webhook, or no such delivery of it", 422: DISABLED},
+    auth=CLIENT_KEY,
+)
 @requires_client_key
 def redeliver_delivery(client, webhook_id, delivery_id):
     """Send a delivery again with the same webhook-id, with a fresh run of attempts."""

@@ -128,10 +128,10 @@ class Delivery(db.Model):
     webhook: Mapped[Webhook] = relationship(lazy="raise")
 
 
-def subscribed_webhooks(event_type: str) -> list[Webhook]:
-    """The enabled webhooks of unrevoked clients that subscribe to `event_type`."""
+def subscribed_webhook_ids(event_type: str) -> list[int]:
+    """The enabled webhooks of unrevoked clients that subscribe to `event_type`, by id."""
     query = (
-        select(Webhook)
+        select(Webhook.id)
         .join(WebhookEvent)
         .join(Client)
         .where(
@@ -139,5 +139,6 @@ def subscribed_webhooks(event_type: str) -> list[Webhook]:
             Webhook.enabled.is_(True),
             Client.revoked_at.is_(None),
         )
+        .order_by(Webhook.id)
     )
     return list(db.session.scalars(query))

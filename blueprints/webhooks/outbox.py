@@ -14,7 +14,7 @@ from app.events import event_published
 from app.extensions import db
 from app.types import utcnow
 
-from .models import Delivery, Webhook, new_message_id, subscribed_webhooks
+from .models import Delivery, new_message_id, subscribed_webhook_ids
 from .tasks import hand_over
 
 # Message ids written in the session's transaction, handed over after it commits.
@@ -28,10 +28,10 @@ def event_body(event_type: str, data: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def record_delivery(webhook: Webhook, event_type: str, body: str) -> Delivery:
-    """An outbox row for `webhook` in the current transaction, handed over after the commit."""
+def record_delivery(webhook_id: int, event_type: str, body: str) -> Delivery:
+    """An outbox row for a webhook in the current transaction, handed over after the commit."""
     delivery = Delivery(
-        webhook_id=webhook.id,
+        webhook_id=webhook_id,
         event=event_type,
         payload=body,
         message_id=new_message_id(),
@@ -51,12 +51,12 @@ def record_event(sender: Flask, event_type: str, data: dict[str, Any]) -> None:
     """Subscriber of app.events: one delivery per webhook subscribed to `event_type`."""
     # No autoflush: the publisher's own pending rows are flushed by its commit, not here.
     with db.session.no_autoflush:
-        webhooks = subscribed_webhooks(event_type)
-        if not webhooks:
+        webhook_ids = subscribed_webhook_ids(event_type)
+        if not webhook_ids:
             return
         body = event_body(event_type, data)
-        for webhook in webhooks:
-            record_delivery(webhook, event_type, body)
+        for webhook_id in webhook_ids:
+            record_delivery(webhook_id, event_type, body)
 
 
 def _after_commit(session: Session) -> None:

@@ -34,7 +34,7 @@ def make_delivery(url: str, event="profile.followed", data=None) -> Delivery:
     webhook = Webhook(client_id=client.id, url=url, events=[event])
     db.session.add(webhook)
     db.session.flush()
-    delivery = record_delivery(webhook, event, event_body(event, data or {"n": 1}))
+    delivery = record_delivery(webhook.id, event, event_body(event, data or {"n": 1}))
     db.session.commit()
     sent_tasks()
     return delivery
@@ -194,7 +194,7 @@ def test_too_many_failed_deliveries_in_a_row_disable_the_webhook(receiver, path,
     receiver.script(path, 410, 410, 410)
     first = make_delivery(receiver.url(path))
     webhook = db.session.get(Webhook, first.webhook_id)
-    others = [record_delivery(webhook, "profile.followed", "{}") for _ in range(3)]
+    others = [record_delivery(webhook.id, "profile.followed", "{}") for _ in range(3)]
     db.session.commit()
 
     for delivery in [first, *others]:
@@ -214,7 +214,7 @@ def test_a_success_resets_the_run_of_failures(receiver, path):
     receiver.script(path, 410)
     first = make_delivery(receiver.url(path))
     webhook = db.session.get(Webhook, first.webhook_id)
-    second = record_delivery(webhook, "profile.followed", "{}")
+    second = record_delivery(webhook.id, "profile.followed", "{}")
     db.session.commit()
 
     attempt_delivery(first.message_id)
@@ -316,7 +316,7 @@ def test_the_sweep_goes_on_batch_after_batch_until_nothing_is_overdue(
     monkeypatch.setattr("blueprints.webhooks.tasks.SWEEP_BATCH", 2)
     first = make_delivery(receiver.url(path))
     webhook = db.session.get(Webhook, first.webhook_id)
-    others = [record_delivery(webhook, "profile.followed", "{}") for _ in range(4)]
+    others = [record_delivery(webhook.id, "profile.followed", "{}") for _ in range(4)]
     db.session.commit()
     sent_tasks()
     grace = app.config["WEBHOOK_SWEEP_GRACE_SECONDS"]
