@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from .inputs import MAX_PAGE_SIZE
 
 
 class InputSchema(Schema):
@@ -33,3 +35,18 @@ def not_blank(value: str) -> None:
     """A validator: the string has something besides whitespace."""
     if not value.strip():
         raise ValidationError("must not be blank")
+
+
+class PageQuery(InputSchema):
+    """The paging arguments of a list, as `app.inputs.page_arguments` reads them."""
+
+    limit = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+        metadata={"description": "How many items to return"},
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "How many items to skip"},
+    )
