@@ -53,6 +53,12 @@ class WebhookOutput(Schema):
     updatedAt = Timestamp(attribute="updated_at")
 
 
+class WebhookSecretOutput(WebhookOutput):
+    """A webhook with its signing secret, shown at registration and rotation (documents it)."""
+
+    secret = fields.String()
+
+
 class DeliveryOutput(Schema):
     id = fields.String(attribute="message_id")
     event = fields.String()
@@ -61,8 +67,8 @@ class DeliveryOutput(Schema):
     lastStatusCode = fields.Integer(attribute="last_status_code", allow_none=True)
     lastError = fields.String(attribute="last_error", allow_none=True)
     createdAt = Timestamp(attribute="created_at")
-    lastAttemptAt = Timestamp(attribute="last_attempt_at")
-    deliveredAt = Timestamp(attribute="delivered_at")
+    lastAttemptAt = Timestamp(attribute="last_attempt_at", allow_none=True)
+    deliveredAt = Timestamp(attribute="delivered_at", allow_none=True)
     nextAttemptAt = Timestamp(attribute="next_attempt_at")
 
 
