@@ -478,7 +478,9 @@ def main() -> None:
             with contextlib.suppress(Exception):
                 drop_database(arguments.database_url)
             with contextlib.suppress(Exception):
-                redis.Redis.from_url(arguments.broker_url).delete(queue, f"_kombu.binding.{queue}")
+                redis.Redis.from_url(arguments.broker_url).delete(
+                    queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+                )
 
 
 if __name__ == "__main__":

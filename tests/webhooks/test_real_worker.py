@@ -6,6 +6,7 @@ in a database of their own (created, migrated and dropped here) through an app o
 the transactional fixtures of the other tests are switched off in this module.
 """
 
+import json
 import os
 import re
 import uuid
@@ -208,7 +209,17 @@ def worker(request, real_app, tmp_path_factory):
         if own_redis is not None:
             own_redis.stop()
         if kind == "redis":
-            redis.Redis.from_url(broker_url).delete(queue, f"_kombu.binding.{queue}")
+            forget_queue(redis.Redis.from_url(broker_url), queue)
+
+
+def forget_queue(server: redis.Redis, queue: str) -> None:
+    """Delete the run's queue from the shared Redis, with the messages a killed worker left
+    unacknowledged for it (kombu would put them back an hour later)."""
+    server.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    for tag, entry in server.hgetall("unacked").items():
+        if json.loads(entry)[-1] == queue:  # [message, exchange, routing key]
+            server.hdel("unacked", tag)
+            server.zrem("unacked_index", tag)
 
 
 @dataclass
