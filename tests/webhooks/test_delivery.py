@@ -1,11 +1,19 @@
 """Delivery attempts, made in this process against a receiver on 127.0.0.1: signing, retries,
 failures, disabling, the SSRF guard at delivery time, claims and the sweep."""
 
+import ipaddress
 import json
 import re
+import ssl
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from freezegun import freeze_time
 from standardwebhooks import Webhook as StandardWebhook
 
@@ -326,3 +334,65 @@ def test_the_sweep_goes_on_batch_after_batch_until_nothing_is_overdue(
 
     handed_over = {arguments[0] for _, arguments in sent_tasks()}
     assert handed_over == {d.message_id for d in [first, *others]}
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate (no CA vouches for it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = utcnow()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_certificates_are_verified(tls_receiver):
+    url, received = tls_receiver
+    delivery = make_delivery(url)
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "pending"  # retried: the certificate may yet be fixed
+    assert "CERTIFICATE_VERIFY_FAILED" in refreshed(delivery).last_error
+    assert received == []
