@@ -7,12 +7,19 @@ from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
 from app.inputs import page_arguments, request_json
+from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
 from app.responses import no_content
+from app.schemas import PageQuery
 from app.security import MAX_ID
 
 from . import queries, services
 from .models import Article
 from .serializers import (
+    ArticleListQuery,
+    ArticleOutput,
+    ArticleSummaryOutput,
+    ArticleUpdateInput,
+    NewArticleInput,
     article_output,
     article_update_input,
     as_anonymous,
@@ -20,6 +27,11 @@ from .serializers import (
 )
 
 blueprint = Blueprint("articles", __name__)
+
+article_envelope = envelope("article", ArticleOutput)
+page_envelope = envelope("articles", ArticleSummaryOutput, many=True, count="articlesCount")
+NO_SUCH_ARTICLE = "No article has this slug"
+NOT_THE_AUTHOR = "Only the article's author may change it"
 
 FILTER_ARGUMENTS = ("tag", "author", "favorited")
 
@@ -58,6 +70,7 @@ def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
 
 
 @blueprint.get("/articles")
+@documents(query=ArticleListQuery, output=page_envelope, auth=OPTIONAL_TOKEN)
 @accepts_user
 def list_articles(viewer):
     """The newest articles, filtered by tag, author and who favorited them; paged."""
@@ -66,6 +79,7 @@ def list_articles(viewer):
 
 
 @blueprint.get("/articles/feed")
+@documents(query=PageQuery, output=page_envelope, auth=TOKEN)
 @requires_user
 def list_feed(viewer):
     """The newest articles by the authors the viewer follows; paged."""
@@ -73,6 +87,11 @@ def list_feed(viewer):
 
 
 @blueprint.get("/articles/<slug>")
+@documents(
+    output=article_envelope,
+    responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
+    auth=OPTIONAL_TOKEN,
+)
 @accepts_user
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""
@@ -83,6 +102,9 @@ def get_article(viewer, slug):
 
 
 @blueprint.post("/articles")
+@documents(
+    input=envelope("article", NewArticleInput), output=article_envelope, status=201, auth=TOKEN
+)
 @requires_user
 def create_article(user):
     """Publish an article written by the current user."""
@@ -95,6 +117,12 @@ def create_article(user):
 
 
 @blueprint.put("/articles/<slug>")
+@documents(
+    input=envelope("article", ArticleUpdateInput),
+    output=article_envelope,
+    responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE},
+    auth=TOKEN,
+)
 @requires_user
 def update_article(user, slug):
     """Change the current user's article; a new title gives a new slug."""
@@ -108,6 +136,11 @@ def update_article(user, slug):
 
 
 @blueprint.delete("/articles/<slug>")
+@documents(
+    status=204,
+    responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
+    auth=TOKEN,
+)
 @requires_user
 def delete_article(user, slug):
     """Delete the current user's article, with its tags, comments and favorites."""
@@ -121,6 +154,7 @@ def delete_article(user, slug):
 
 
 @blueprint.post("/articles/<slug>/favorite")
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
 def favorite_article(user, slug):
     """Favorite an article; favoriting it again changes nothing."""
@@ -131,6 +165,7 @@ def favorite_article(user, slug):
 
 
 @blueprint.delete("/articles/<slug>/favorite")
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
 def unfavorite_article(user, slug):
     """Stop favoriting an article; unfavoriting it again changes nothing."""

@@ -30,6 +30,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     select,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -70,6 +71,32 @@ def _json_group_array(element, compiler, **kw) -> str:
 @compiles(json_array_agg, "mariadb")
 def _json_arrayagg(element, compiler, **kw) -> str:
     return f"JSON_ARRAYAGG({compiler.process(element.clauses, **kw)})"
+
+
+class api_timestamp(FunctionElement):
+    """A timestamp column as the API writes it, ISO 8601 UTC to the millisecond (truncated)
+    with a Z, `2026-11-25T16:21:30.123Z`, formatted by the database: a page carries forty, and
+    turning each into a datetime and back into text in Python cost a tenth of the request.
+    """
+
+    type = String()
+    name = "api_timestamp"
+    inherit_cache = True
+
+
+@compiles(api_timestamp)
+def _sqlite_api_timestamp(element, compiler, **kw) -> str:
+    # SQLite holds what SQLAlchemy stores: 'YYYY-MM-DD HH:MM:SS.ffffff', always 26 characters.
+    column = compiler.process(element.clauses, **kw)
+    return f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 12) || 'Z'"
+
+
+@compiles(api_timestamp, "mysql")
+@compiles(api_timestamp, "mariadb")
+def _mariadb_api_timestamp(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    pattern = compiler.process(literal("%Y-%m-%dT%H:%i:%s.%f"), **kw)
+    return f"CONCAT(LEFT(DATE_FORMAT({column}, {pattern}), 23), 'Z')"
 
 
 @dataclass(frozen=True)
@@ -167,12 +194,11 @@ def _article_columns(with_body: bool) -> list:
         .scalar_subquery()
     )
     columns = [
-        articles.c.id,
         articles.c.slug,
         articles.c.title,
         articles.c.description,
-        articles.c.created_at,
-        articles.c.updated_at,
+        api_timestamp(articles.c.created_at).label("created_at"),
+        api_timestamp(articles.c.updated_at).label("updated_at"),
         authors.c.username,
         authors.c.bio,
         authors.c.image,

@@ -1,9 +1,10 @@
 """Articles' input (load) and output (dump) schemas."""
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import Row
 
-from app.schemas import InputSchema, iso_timestamp, not_blank, strip
+from app.schemas import InputSchema, PageQuery, Timestamp, not_blank, strip
+from blueprints.profiles.serializers import ProfileOutput
 from blueprints.tags.models import TAG_MAX_LENGTH
 
 from .models import BODY_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -68,6 +69,34 @@ new_article_input = NewArticleInput()
 article_update_input = ArticleUpdateInput()
 
 
+class ArticleListQuery(PageQuery):
+    """The filters of the articles list; an empty value filters nothing."""
+
+    tag = fields.String(metadata={"description": "Only articles with this tag"})
+    author = fields.String(metadata={"description": "Only articles by this username"})
+    favorited = fields.String(metadata={"description": "Only articles this username favorited"})
+
+
+class ArticleSummaryOutput(Schema):
+    """An article in a list: article_output(row, with_body=False) (documents its shape)."""
+
+    slug = fields.String()
+    title = fields.String()
+    description = fields.String()
+    tagList = fields.List(fields.String())
+    createdAt = Timestamp()
+    updatedAt = Timestamp()
+    favorited = fields.Boolean()
+    favoritesCount = fields.Integer()
+    author = fields.Nested(ProfileOutput)
+
+
+class ArticleOutput(ArticleSummaryOutput):
+    """One article, body included: article_output(row) (documents its shape)."""
+
+    body = fields.String()
+
+
 def article_output(row: Row, with_body: bool = True) -> dict:
     """The article of a row of the article statements (queries.py), as the API answers it;
     lists leave the body out (with_body=False), as the spec's MultipleArticlesResponse does.
@@ -80,8 +109,8 @@ def article_output(row: Row, with_body: bool = True) -> dict:
     if with_body:
         article["body"] = row.body
     article["tagList"] = tag_names(row.tag_pairs)
-    article["createdAt"] = iso_timestamp(row.created_at)
-    article["updatedAt"] = iso_timestamp(row.updated_at)
+    article["createdAt"] = row.created_at  # formatted by the statement (queries.api_timestamp)
+    article["updatedAt"] = row.updated_at
     article["favorited"] = bool(row.favorited)
     article["favoritesCount"] = row.favorites_count
     article["author"] = {
