@@ -222,21 +222,35 @@ def tag_names(tag_pairs: str | None) -> list[str]:
 
 
 @cache
-def page_statement(given: frozenset[str]) -> Select:
+def page_statement(given: frozenset[str], by_date: bool = False) -> Select:
     """The page of articles matching the filters `given` (bind parameters `limit`, `offset`,
     `viewer_id` and the filters'), newest first, with the total as `total`.
+
+    `by_date` (a tag alone) reads the articles newest first off ix_articles_created_at and
+    keeps those with the tag, instead of collecting every article with the tag and sorting
+    them: the cheaper plan for a tag on many articles, which MariaDB does not pick by itself.
 
     Built once per combination of filters: building a statement costs more than running it.
     """
     paged = articles.alias("paged")
+    if by_date:
+        tag_id = select(tags.c.id).where(tags.c.name == bindparam("tag")).scalar_subquery()
+        conditions = [
+            exists().where(article_tags.c.article_id == paged.c.id, article_tags.c.tag_id == tag_id)
+        ]
+    else:
+        conditions = filter_conditions(given, paged)
     page = (
         select(paged.c.id, paged.c.created_at)
-        .where(*filter_conditions(given, paged))
+        .where(*conditions)
         .order_by(paged.c.created_at.desc(), paged.c.id.desc())
         .limit(bindparam("limit", literal_execute=False))
         .offset(bindparam("offset", literal_execute=False))
-        .subquery("page")
     )
+    if by_date:
+        for dialect in ("mysql", "mariadb"):
+            page = page.with_hint(paged, "FORCE INDEX (ix_articles_created_at)", dialect)
+    page = page.subquery("page")
     total = count_statement(given).scalar_subquery()
     return (
         select(*_article_columns(with_body=False), total.label("total"))
@@ -249,16 +263,43 @@ def page_statement(given: frozenset[str]) -> Select:
     )
 
 
+@cache
+def _tag_sizes_statement() -> Select:
+    """How many articles carry the tag `tag`, and how many articles there are (no row for an
+    unknown tag)."""
+    return select(tags.c.articles_count, count_statement(frozenset()).scalar_subquery()).where(
+        tags.c.name == bindparam("tag")
+    )
+
+
+def _read_by_date(tag: str, limit: int, offset: int) -> bool | None:
+    """Whether the page of `tag` is cheaper read by date (see page_statement); None when no
+    article carries the tag. By date, about (offset + limit) * articles / tagged index entries
+    are read; by tag, `tagged` rows are collected and sorted.
+    """
+    sizes = db.session.execute(_tag_sizes_statement(), {"tag": tag}).first()
+    if sizes is None or not sizes[0]:
+        return None
+    tagged, articles_in_all = sizes
+    return tagged * tagged > (offset + limit) * articles_in_all
+
+
 def list_articles(
     filters: ArticleFilters, viewer: int | None, limit: int, offset: int
 ) -> tuple[list[Row], int]:
     """A page of the articles matching `filters`, newest first, as `viewer` sees them (None for
-    an anonymous viewer), and how many articles match in all: one statement (two for a page
-    past the end, which has no row to carry the total).
+    an anonymous viewer), and how many articles match in all: one statement, and one more for
+    a tag alone (to choose how to read it) or for a page past the end (which has no row to
+    carry the total).
     """
     given, parameters = filters.given(), filters.parameters()
+    by_date = False
+    if given == {"tag"}:
+        by_date = _read_by_date(filters.tag, limit, offset)
+        if by_date is None:
+            return [], 0
     rows = db.session.execute(
-        page_statement(given),
+        page_statement(given, by_date),
         {**parameters, "viewer_id": viewer, "limit": limit, "offset": offset},
     ).all()
     if rows:

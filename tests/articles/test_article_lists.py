@@ -104,6 +104,24 @@ def test_filters_by_tag_author_and_favoriting_user(client):
     assert listed("tag=code&favorited=bob") == (set(), 0)
 
 
+def test_a_tag_on_most_articles_pages_like_a_rare_one(client):
+    # "common" is read newest first off the date index, "rare" by collecting its articles:
+    # the two plans of a tag filter (queries.page_statement) must agree.
+    author = make_user()
+    for day in range(6):
+        tags = ["common", "rare"] if day == 2 else ["common"]
+        make_article(author, title=f"Day {day}", tags=tags, created_at=START + timedelta(days=day))
+    make_article(author, title="Untagged", created_at=START + timedelta(days=10))
+
+    common = client.get("/api/articles?tag=common&limit=2&offset=1").get_json()
+    rare = client.get("/api/articles?tag=rare").get_json()
+
+    assert [article["slug"] for article in common["articles"]] == ["day-4", "day-3"]
+    assert common["articlesCount"] == 6
+    assert [article["slug"] for article in rare["articles"]] == ["day-2"]
+    assert rare["articlesCount"] == 1
+
+
 def test_unknown_filter_values_give_an_empty_page(client):
     make_article(make_user(username="someone"), tags=["known"])
 
