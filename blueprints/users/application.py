@@ -6,13 +6,25 @@ from app.decorators import requires_user
 from app.errors import ApiError
 from app.extensions import db
 from app.inputs import request_json
+from app.openapi import SPEC_ONLY, TOKEN, documents, envelope
 from app.security import issue_token, password_matches
 
 from .models import User
-from .serializers import login_input, registration_input, user_output, user_update_input
+from .serializers import (
+    AuthenticatedUserOutput,
+    LoginInput,
+    RegistrationInput,
+    UserUpdateInput,
+    login_input,
+    registration_input,
+    user_output,
+    user_update_input,
+)
 from .services import register_user, save_user
 
 blueprint = Blueprint("users", __name__)
+
+user_envelope = envelope("user", AuthenticatedUserOutput)
 
 
 def user_response(user: User, token: str) -> dict:
@@ -20,6 +32,7 @@ def user_response(user: User, token: str) -> dict:
 
 
 @blueprint.post("/users")
+@documents(input=envelope("user", RegistrationInput), output=user_envelope, status=201)
 def create_user():
     """Register a new user and log them in."""
     user = register_user(**registration_input.load(request_json("user")))
@@ -28,6 +41,11 @@ def create_user():
 
 
 @blueprint.post("/users/login")
+@documents(
+    input=envelope("user", LoginInput),
+    output=user_envelope,
+    responses={401: "Wrong email or password"},
+)
 def login_user():
     """Exchange email and password for a token."""
     credentials = login_input.load(request_json("user"))
@@ -38,6 +56,7 @@ def login_user():
 
 
 @blueprint.get("/user")
+@documents(output=user_envelope, responses={422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
 def get_current_user(user):
     """The user the token belongs to."""
@@ -45,6 +64,7 @@ def get_current_user(user):
 
 
 @blueprint.put("/user")
+@documents(input=envelope("user", UserUpdateInput), output=user_envelope, auth=TOKEN)
 @requires_user
 def update_current_user(user):
     """Change the current user's details; fields left out stay as they are."""

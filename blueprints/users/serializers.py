@@ -72,6 +72,12 @@ class UserOutput(Schema):
     image = fields.String()
 
 
+class AuthenticatedUserOutput(UserOutput):
+    """The user with their token, as the users routes answer (documents the shape)."""
+
+    token = fields.String()
+
+
 registration_input = RegistrationInput()
 login_input = LoginInput()
 user_update_input = UserUpdateInput()
