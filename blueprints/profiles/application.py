@@ -7,12 +7,16 @@ from app.decorators import accepts_user, requires_user
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
+from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
 from blueprints.users.models import User
 
 from .models import Follow, followed_ids
-from .serializers import profile_of
+from .serializers import ProfileOutput, profile_of
 
 blueprint = Blueprint("profiles", __name__)
+
+profile_envelope = envelope("profile", ProfileOutput)
+NO_SUCH_USER = "No user has this username"
 
 
 def find_user(username: str) -> User:
@@ -23,6 +27,9 @@ def find_user(username: str) -> User:
 
 
 @blueprint.get("/profiles/<username>")
+@documents(
+    output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=OPTIONAL_TOKEN
+)
 @accepts_user
 def get_profile(viewer, username):
     """A user's public profile, with whether the viewer follows them."""
@@ -32,6 +39,11 @@ def get_profile(viewer, username):
 
 
 @blueprint.post("/profiles/<username>/follow")
+@documents(
+    output=profile_envelope,
+    responses={404: NO_SUCH_USER, 422: "You cannot follow yourself"},
+    auth=TOKEN,
+)
 @requires_user
 def follow_user(viewer, username):
     """Follow a user; following someone already followed changes nothing."""
@@ -54,6 +66,7 @@ def follow_user(viewer, username):
 
 
 @blueprint.delete("/profiles/<username>/follow")
+@documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
 def unfollow_user(viewer, username):
     """Stop following a user; unfollowing someone not followed changes nothing."""
