@@ -7,15 +7,25 @@ from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
 from app.inputs import request_json
+from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
 from app.responses import no_content
 from app.security import MAX_ID
 from blueprints.articles.models import Article
 
 from . import queries
 from .models import Comment
-from .serializers import as_anonymous, comment_list_output, comment_output, new_comment_input
+from .serializers import (
+    CommentOutput,
+    NewCommentInput,
+    as_anonymous,
+    comment_list_output,
+    comment_output,
+    new_comment_input,
+)
 
 blueprint = Blueprint("comments", __name__)
+
+NO_SUCH_ARTICLE = "No article has this slug"
 
 
 def find_article_id(slug: str) -> int:
@@ -26,6 +36,11 @@ def find_article_id(slug: str) -> int:
 
 
 @blueprint.get("/articles/<slug>/comments")
+@documents(
+    output=envelope("comments", CommentOutput, many=True),
+    responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
+    auth=OPTIONAL_TOKEN,
+)
 @accepts_user
 def list_comments(viewer, slug):
     """The article's comments, oldest first."""
@@ -34,6 +49,12 @@ def list_comments(viewer, slug):
 
 
 @blueprint.post("/articles/<slug>/comments")
+@documents(
+    input=envelope("comment", NewCommentInput),
+    output=envelope("comment", CommentOutput),
+    responses={404: NO_SUCH_ARTICLE},
+    auth=TOKEN,
+)
 @requires_user
 def create_comment(user, slug):
     """Comment on an article as the current user."""
@@ -50,6 +71,15 @@ def create_comment(user, slug):
 
 
 @blueprint.delete("/articles/<slug>/comments/<int:comment_id>")
+@documents(
+    status=204,
+    responses={
+        403: "Only the comment's author may delete it",
+        404: "No such article, or no such comment on it",
+        422: SPEC_ONLY,
+    },
+    auth=TOKEN,
+)
 @requires_user
 def delete_comment(user, slug, comment_id):
     """Delete one of the current user's comments on the article."""
