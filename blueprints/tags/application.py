@@ -2,13 +2,16 @@
 
 from flask import Blueprint
 
+from app.openapi import SPEC_ONLY, documents
+
 from .models import popular_tag_names
-from .serializers import tags_output
+from .serializers import TagsOutput, tags_output
 
 blueprint = Blueprint("tags", __name__)
 
 
 @blueprint.get("/tags")
+@documents(output=TagsOutput, responses={422: SPEC_ONLY})
 def list_tags():
     """Every tag some article carries, most used first (ties by name)."""
     return tags_output.dump({"tags": popular_tag_names()})
