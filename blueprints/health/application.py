@@ -4,18 +4,26 @@ import os
 
 from flask import Blueprint, current_app
 
+from app.openapi import documents
+
 from .checks import broker_problems, database_problems
+from .serializers import HealthOutput, ReadinessOutput
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@documents(output=HealthOutput)
 def get_health():
     """The process is alive: the running release and the pid that answered."""
     return {"status": "ok", "version": current_app.config["RELEASE"], "pid": os.getpid()}
 
 
 @blueprint.get("/readyz")
+@documents(
+    output=ReadinessOutput,
+    responses={503: "Not ready: the errors name the database or the broker"},
+)
 def get_readiness():
     """Ready to serve: the database and the broker answer (503 naming the part that does not)."""
     problems = {"database": database_problems(), "broker": broker_problems()}
