@@ -15,7 +15,7 @@ from .tasks import init_celery
 
 # Each service is a package in blueprints/ exporting `blueprint`, served under /api;
 # ROOT_SERVICES are served at the root (health checks for load balancers and deploys).
-SERVICES = ["users", "profiles", "articles", "comments", "tags", "clients", "webhooks"]
+SERVICES = ["users", "profiles", "articles", "comments", "tags", "clients", "webhooks", "docs"]
 ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
