@@ -1,0 +1,1 @@
+"""The docs service has no models: it documents the other services."""

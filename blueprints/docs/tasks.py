@@ -1,0 +1,1 @@
+"""The docs service has no tasks: it documents the other services."""
