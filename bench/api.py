@@ -20,6 +20,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 DEFAULT_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/conduit_bench_api"
 CONDUIT_APP = "app:create_app()"
 CEILING_APP = "bench.ceiling_app:create_app()"
+ARTICLES_LIST = "GET /api/articles?limit=20"  # the endpoint with a target
 TARGET_FRACTION = 0.10
 TARGET_P99_MS = 100.0
 STARTUP_SECONDS = 60
@@ -225,6 +227,10 @@ def main() -> None:
     parser.add_argument(
         "--no-seed", action="store_true", help="reuse the database seeded by an earlier run"
     )
+    parser.add_argument("--only", help="measure only the endpoints whose name contains this")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every endpoint this many times"
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -275,12 +281,16 @@ def run(arguments, processes: Processes) -> None:
     check_counts(conduit, facts)
 
     endpoints = [
-        Endpoint("GET /api/articles?limit=20", "/api/articles?limit=20", True),
+        Endpoint(ARTICLES_LIST, "/api/articles?limit=20", True),
         Endpoint(f"GET /api/articles?tag={facts.tag}", f"/api/articles?tag={facts.tag}", True),
         Endpoint("GET /api/articles/feed", "/api/articles/feed", True),
         Endpoint("GET /api/articles/{slug}", f"/api/articles/{facts.slug}", True),
         Endpoint("GET /api/tags", "/api/tags", False),
     ]
+    if arguments.only:
+        endpoints = [endpoint for endpoint in endpoints if arguments.only in endpoint.name]
+    if not endpoints:
+        raise SystemExit(f"bench: no endpoint name contains {arguments.only!r}")
     token_header = {"Authorization": f"Token {facts.viewer_token}"}
     statements = count_statements(
         production_app(arguments.database_url, secret_key),
@@ -295,17 +305,24 @@ def run(arguments, processes: Processes) -> None:
     )
     # The ceiling is measured before each endpoint and after the last: each endpoint is compared
     # with the mean of the two ceiling runs around it, which follows the machine's load.
-    ceilings = [measure("ceiling", ceiling + "/", None, arguments)]
-    results = {}
-    for endpoint in endpoints:
-        token = facts.viewer_token if endpoint.authenticated else None
-        results[endpoint.name] = measure(endpoint.name, conduit + endpoint.path, token, arguments)
-        ceilings.append(measure("ceiling", ceiling + "/", None, arguments))
-    print_table(endpoints, results, statements, ceilings)
+    rounds = []
+    for number in range(1, arguments.rounds + 1):
+        if arguments.rounds > 1:
+            print(f"round {number} of {arguments.rounds}", flush=True)
+        ceilings = [measure("ceiling", ceiling + "/", None, arguments)]
+        results = {}
+        for endpoint in endpoints:
+            token = facts.viewer_token if endpoint.authenticated else None
+            url = conduit + endpoint.path
+            results[endpoint.name] = measure(endpoint.name, url, token, arguments)
+            ceilings.append(measure("ceiling", ceiling + "/", None, arguments))
+        rounds.append(print_table(endpoints, results, statements, ceilings))
+    if arguments.rounds > 1:
+        print_medians(endpoints, rounds)
     print(f"load average after: {load_average()}", flush=True)
 
     if arguments.profile:
-        slowest = min(endpoints, key=lambda endpoint: results[endpoint.name].requests_per_second)
+        slowest = min(endpoints, key=lambda endpoint: rounds[-1][endpoint.name][0])
         for endpoint in dict.fromkeys([slowest, endpoints[0]]):
             token = facts.viewer_token if endpoint.authenticated else None
             profile(endpoint, conduit + endpoint.path, token, conduit_process, arguments)
@@ -383,15 +400,36 @@ def print_table(endpoints, results, statements, ceilings) -> None:
         "SQL: statements one request sends; ms alone: median of one request at a time,"
         " in-process (test client, production app, same database)"
     )
-    articles = results[endpoints[0].name]
-    fraction = fractions[endpoints[0].name]
-    met = fraction >= TARGET_FRACTION and articles.p99_ms < TARGET_P99_MS
+    if endpoints[0].name == ARTICLES_LIST:
+        print_target(fractions[ARTICLES_LIST], results[ARTICLES_LIST].p99_ms)
+    return {name: (fractions[name], results[name].p99_ms) for name in fractions}
+
+
+def print_target(fraction: float, p99_ms: float, label: str = "") -> None:
+    met = fraction >= TARGET_FRACTION and p99_ms < TARGET_P99_MS
     print()
     print(
         f"target GET /api/articles?limit=20 (token) >= {TARGET_FRACTION:.0%} of the ceiling and"
-        f" p99 < {TARGET_P99_MS:g} ms: {fraction:.1%}, p99 {articles.p99_ms:.1f} ms:"
+        f" p99 < {TARGET_P99_MS:g} ms{label}: {fraction:.1%}, p99 {p99_ms:.1f} ms:"
         f" {'met' if met else 'NOT met'}"
     )
+
+
+def print_medians(endpoints, rounds: list[dict]) -> None:
+    """Each endpoint's fraction of the ceiling and p99, round by round and their median."""
+    print(f"\nover {len(rounds)} rounds: fraction of the ceiling (p99 ms), then the median")
+    medians = {}
+    for endpoint in endpoints:
+        fractions = [measured[endpoint.name][0] for measured in rounds]
+        p99s = [measured[endpoint.name][1] for measured in rounds]
+        medians[endpoint.name] = (statistics.median(fractions), statistics.median(p99s))
+        each = "  ".join(f"{f:6.1%} ({p:5.0f})" for f, p in zip(fractions, p99s, strict=True))
+        print(
+            f"{endpoint.name:<42} {each}   median {medians[endpoint.name][0]:.1%}"
+            f" ({medians[endpoint.name][1]:.0f})"
+        )
+    if ARTICLES_LIST in medians:
+        print_target(*medians[ARTICLES_LIST], label=" (medians)")
 
 
 if __name__ == "__main__":
