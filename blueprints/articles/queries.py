@@ -8,11 +8,12 @@ of matching articles (an uncorrelated subquery the database runs once). Column s
 ORM hydration, and fewer statements mean fewer round trips: together they were most of the
 cost of a page.
 
-Measured traps on MariaDB 10.11: without the derived table, a filtered list (by tag, the feed)
-sorts every matching row, subqueries included; an INNER JOIN of articles and users with ORDER
-BY created_at LIMIT may drive the join from users and sort all the articles (the LEFT JOIN
-reads the newest rows off ix_articles_created_at and stops); COUNT(*) OVER () is slower than a
-separate count.
+Traps on MariaDB 10.11, measured on 10,000 articles: without the derived table, a filtered
+list (by tag, the feed) sorts every matching row, subqueries included (23 ms against 3.5 for a
+common tag); an INNER JOIN of articles and users with ORDER BY created_at LIMIT drives the join
+from users and sorts all the articles (the LEFT JOIN reads the newest rows off
+ix_articles_created_at and stops); COUNT(*) OVER () is slower than a separate count (reported
+in the issue, not tried here).
 """
 
 import json
