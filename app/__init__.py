@@ -34,7 +34,7 @@ def create_app(config_name: str | None = None) -> Flask:
     migrate.init_app(app, db)
     with app.app_context():
         for engine in db.engines.values():
-            prepare_engine(engine)
+            prepare_engine(engine, app.config["SQLITE_BEGIN"])
     init_celery(app)
     init_cors(app)
 
@@ -71,7 +71,7 @@ def service_blueprint(service: str):
     return importlib.import_module(f"blueprints.{service}").blueprint
 
 
-def prepare_engine(engine) -> None:
+def prepare_engine(engine, sqlite_begin: str = "BEGIN") -> None:
     """SQLite: enforce foreign keys, and let SQLAlchemy own transactions so SAVEPOINT works."""
     if engine.dialect.name != "sqlite":
         return
@@ -86,4 +86,4 @@ def prepare_engine(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(sqlite_begin)

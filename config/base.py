@@ -67,6 +67,10 @@ class Config:
             self.database_url_from_environment() or sqlite_url(self.DEFAULT_DATABASE)
         )
         self.DATABASE_TIMEOUT = int(environ.get("DATABASE_TIMEOUT", 20))
+        # SQLite only: BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
+        # then writes while another process (the Celery worker) commits waits for the lock
+        # instead of failing at once with "database is locked" (SQLite cannot upgrade safely).
+        self.SQLITE_BEGIN = "BEGIN IMMEDIATE"
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
             self.SQLALCHEMY_DATABASE_URI, self.DATABASE_TIMEOUT
         )

@@ -16,6 +16,9 @@ class Test(Config):
         # Hashing cost only matters against offline attacks; tests need speed.
         self.PASSWORD_HASH_TIME_COST = 1
         self.PASSWORD_HASH_MEMORY_KIB = 8
+        # Each test holds its transaction open until it ends; the other connections a test
+        # opens (a second app, a check from outside) must still be able to read meanwhile.
+        self.SQLITE_BEGIN = "BEGIN"
         # Tasks sent by the code under test stay in this process, in kombu's memory transport.
         self.CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://localhost/")
 
