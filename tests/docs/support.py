@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "openapi.yml"
+SHARED_SPEC = Path(__file__).resolve().parents[1] / "realworld" / "openapi.yml"
 METHODS = {"get", "post", "put", "patch", "delete"}
 PARAMETER = re.compile(r"\{[^}]+\}")
 
