@@ -40,13 +40,21 @@ def app():
     return app
 
 
+@pytest.fixture(scope="session")
+def connection(app):
+    """One connection for the whole run: a test costs a BEGIN and a ROLLBACK, no pool checkout."""
+    with app.app_context():
+        connection = db.engine.connect()
+    yield connection
+    connection.close()
+
+
 @pytest.fixture(autouse=True)
-def database(app):
+def database(app, connection):
     """The test's connection, inside a transaction rolled back when the test ends."""
     with app.app_context():
         engines = db.engines
         engine = engines[None]
-        connection = engine.connect()
         transaction = connection.begin()
         engines[None] = connection  # type: ignore[index]
         try:
@@ -55,7 +63,6 @@ def database(app):
             db.session.remove()
             engines[None] = engine  # type: ignore[index]
             transaction.rollback()
-            connection.close()
 
 
 @pytest.fixture
