@@ -14,12 +14,22 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def request_body() -> bytes:
+    """The raw body; 413 when it is over MAX_CONTENT_LENGTH, chunked bodies included."""
+    body = request.get_data(cache=True)
+    limit = request.max_content_length
+    # Without a Content-Length, Werkzeug stops reading at the limit instead of refusing.
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise ApiError(413, "request body too large")
+    return body
+
+
 def request_json(envelope: str) -> dict[str, Any]:
     """The object inside `envelope` of the JSON body (`{"user": {...}}` gives the user)."""
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
     try:
-        payload = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+        payload = json.loads(request_body(), parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise ApiError(422, "request body is not valid JSON") from None
     if not isinstance(payload, dict) or envelope not in payload:

@@ -1,5 +1,7 @@
 """Every bad input gets JSON of one shape with the right status, never HTML, never a 500."""
 
+import io
+import json
 import logging
 
 import pytest
@@ -96,6 +98,34 @@ def test_a_body_over_the_limit_is_413(client, app):
     response = client.post("/api/users", data=too_big, content_type="application/json")
 
     assert_error(response, 413, {"body": ["request body too large"]})
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_a_truncated_read(client, app):
+    too_big = b'{"user": "' + b"x" * app.config["MAX_CONTENT_LENGTH"] + b'"}'
+
+    response = client.post(
+        "/api/users",
+        input_stream=io.BytesIO(too_big),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert_error(response, 413, {"body": ["request body too large"]})
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(client):
+    user = {"username": "chunked", "email": "chunked@example.com", "password": "pw"}
+
+    response = client.post(
+        "/api/users",
+        input_stream=io.BytesIO(json.dumps({"user": user}).encode()),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == 201
 
 
 @pytest.mark.parametrize(
