@@ -4,7 +4,7 @@ receiver; prints deliveries per second and commit-to-delivery p50/p99.
 
 Creates its own MariaDB database (schema from `manage.py db upgrade`), starts Conduit under
 gunicorn (gunicorn.conf.py, 2 workers) and one worker as the Procfile runs it
-(`celery -A app.worker worker --concurrency=1`, prefork) on Redis (a queue of its own), and a
+(`celery -A app.worker worker --pool=threads --concurrency=4`) on Redis (a queue of its own), and a
 receiver on 127.0.0.1 in this process, which checks every signature and counts every webhook-id.
 Then three runs:
 
@@ -20,7 +20,7 @@ started, drops its database and its Redis queue, whatever happens.
 
     .venv/bin/python bench/webhooks.py [--database-url URL] [--broker-url URL] [--paced 200]
         [--rate 20] [--full 400] [--backlog 400] [--webhooks 5] [--clients 4]
-        [--pool prefork] [--concurrency 1]
+        [--pool threads] [--concurrency 4]
 """
 
 import argparse
@@ -403,8 +403,8 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=400, help="articles in the backlog run")
     parser.add_argument("--webhooks", type=int, default=5, help="webhooks after the paced run")
     parser.add_argument("--clients", type=int, default=4, help="API client threads")
-    parser.add_argument("--pool", default="prefork", help="the worker's pool (Procfile: prefork)")
-    parser.add_argument("--concurrency", type=int, default=1, help="the worker's (Procfile: 1)")
+    parser.add_argument("--pool", default="threads", help="the worker's pool (Procfile: threads)")
+    parser.add_argument("--concurrency", type=int, default=4, help="the worker's (Procfile: 4)")
     arguments = parser.parse_args()
 
     signal.signal(signal.SIGTERM, raise_on_signal)
