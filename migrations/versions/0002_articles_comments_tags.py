@@ -5,12 +5,11 @@ Revises: 0001
 Create Date: 2026-11-25 16:27:05.046697
 
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlalchemy_utils
+from alembic import op
+from sqlalchemy.dialects import mysql
 
 import app.types
-from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = '0002'

@@ -3,7 +3,12 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy_utils import create_database, database_exists, drop_database
 
+from app import create_app
 from app.extensions import MIGRATIONS_FOLDER, db
 
 
@@ -22,3 +27,30 @@ def test_the_migrations_have_a_single_head():
     config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
 
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_every_migration_downgrades_and_upgrades_again(app, monkeypatch, tmp_path):
+    """On a scratch database of the same kind: head, down to nothing, head again, no drift."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    mysql = url.get_backend_name() == "mysql"
+    if mysql:
+        url = url.set(database=f"{url.database}_migrations")
+    else:
+        url = url.set(database=str(tmp_path / "migrations.sqlite"))
+    if database_exists(url):
+        drop_database(url)
+    create_database(url, encoding="utf8mb4" if mysql else None)
+    monkeypatch.setenv("TEST_DATABASE_URL", url.render_as_string(hide_password=False))
+    scratch = create_app("test")
+    try:
+        with scratch.app_context():
+            upgrade()
+            downgrade(revision="base")
+            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+            upgrade()
+            with db.engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"compare_type": True})
+                assert compare_metadata(context, db.metadata) == []
+            db.engine.dispose()
+    finally:
+        drop_database(url)
