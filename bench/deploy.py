@@ -40,8 +40,8 @@ from tests.deploy.harness import (  # noqa: E402
     Load,
     Releases,
     Server,
-    wait_until,
 )
+from tests.polling import wait_until  # noqa: E402
 
 LOAD = {"/healthz": 8, SLOW_PATH: 2}
 SETTLE_SECONDS = 10.0

@@ -23,13 +23,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from deploy.processes import all_pids, is_alive, master_title, process_group, process_title
 from deploy.processes import read_pidfile as read_pid
+from tests.polling import free_port, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -39,25 +38,6 @@ NOT_COPIED = shutil.ignore_patterns(
 )
 SLOW_PATH = "/_test/slow"
 PROC_NAME = "conduit"
-
-
-def wait_until(condition: Callable[[], Any], seconds: float, what: str) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `seconds`."""
-    give_up = time.monotonic() + seconds
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Releases:

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from deploy.processes import children, read_pidfile
+from tests.polling import wait_until
 
-from .harness import SLOW_PATH, Load, NotifySocket, Releases, Server, wait_until
+from .harness import SLOW_PATH, Load, NotifySocket, Releases, Server
 
 DEPLOYS = 5
 SLOW_SECONDS = 2.0

@@ -22,9 +22,9 @@ from deploy.hooks import (
     retire_old_master,
     worker_exit,
 )
+from tests.polling import wait_until
 
 from .conftest import MASTER_TITLE
-from .harness import wait_until
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,28 +19,11 @@ from typing import Any
 
 import requests
 
+from tests.polling import free_port, wait_until
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SUBREAPER = Path(__file__).resolve().parent / "subreaper.py"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], Any], deadline: float, what: str) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `deadline` seconds."""
-    give_up = time.monotonic() + deadline
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def answers(url: str, status: int = 200) -> bool:

@@ -11,17 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
+from tests.polling import free_port, wait_until
+
 from .support import (
     PROJECT_ROOT,
     VENV_BIN,
     answers,
     descendants,
-    free_port,
     prepare_database,
     process_environment,
     process_group,
     start,
-    wait_until,
 )
 
 

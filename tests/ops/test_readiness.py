@@ -7,16 +7,16 @@ import time
 import pytest
 import requests
 
+from tests.polling import free_port, wait_until
+
 from .support import (
     OwnMariaDB,
     OwnRedis,
     answers,
-    free_port,
     prepare_database,
     process_environment,
     process_group,
     start,
-    wait_until,
 )
 
 # Longest a request may take while a dependency is down: a hung worker would take gunicorn's

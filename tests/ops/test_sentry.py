@@ -12,6 +12,7 @@ import pytest
 import sentry_sdk
 
 from config import get_config
+from tests.polling import wait_until
 
 from .support import (
     PROJECT_ROOT,
@@ -19,7 +20,6 @@ from .support import (
     process_environment,
     process_group,
     start,
-    wait_until,
 )
 from .worker_app import TASK_SIGNING_SECRET
 

@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
+from tests.polling import wait_until
+
 from .support import (
     PROJECT_ROOT,
     kill_tree,
     process_environment,
     process_group,
     start,
-    wait_until,
 )
 
 

@@ -29,7 +29,8 @@ from app.extensions import celery, db
 from blueprints.webhooks.models import Delivery
 from config import get_config
 from tests.helpers import client_key_headers
-from tests.webhooks.processes import PROJECT_ROOT, OwnRedis, Worker, wait_until
+from tests.polling import wait_until
+from tests.webhooks.processes import PROJECT_ROOT, OwnRedis, Worker
 from tests.webhooks.receiver import Hold, Receiver
 
 SHARED_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
