@@ -9,6 +9,7 @@ from config import get_config
 
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
+from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
 from .sentry import init_sentry
 from .tasks import init_celery
@@ -38,6 +39,7 @@ def create_app(config_name: str | None = None) -> Flask:
     init_celery(app)
     init_cors(app)
 
+    app.url_map.converters["int"] = IdConverter
     for service in SERVICES:
         app.register_blueprint(service_blueprint(service), url_prefix=API_PREFIX)
     for service in ROOT_SERVICES:

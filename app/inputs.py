@@ -4,8 +4,10 @@ import json
 from typing import Any
 
 from flask import request
+from werkzeug.routing import IntegerConverter
 
 from .errors import ApiError
+from .security import MAX_ID
 
 MAX_PAGE_SIZE = 100
 
@@ -56,7 +58,15 @@ def query_int(name: str, default: int, minimum: int, maximum: int | None = None)
 
 def page_arguments() -> tuple[int, int]:
     """`limit` (1..100, default 20) and `offset` (>= 0, default 0) of a list request."""
-    return (
-        query_int("limit", default=20, minimum=1, maximum=MAX_PAGE_SIZE),
-        query_int("offset", default=0, minimum=0),
-    )
+    limit = query_int("limit", default=20, minimum=1, maximum=MAX_PAGE_SIZE)
+    # Ids are 32-bit, so no page starts further on; the databases refuse larger offsets.
+    offset = min(query_int("offset", default=0, minimum=0), MAX_ID)
+    return limit, offset
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: at most ten digits, as every id is (32-bit keys). A longer
+    number matches no route (404) instead of reaching the database, which cannot even compare
+    it (SQLite stops at 64 bits)."""
+
+    regex = r"\d{1,10}"

@@ -9,7 +9,6 @@ from app.extensions import db
 from app.inputs import request_json
 from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
 from app.responses import no_content
-from app.security import MAX_ID
 from blueprints.articles.models import Article
 
 from . import queries
@@ -84,7 +83,7 @@ def create_comment(user, slug):
 def delete_comment(user, slug, comment_id):
     """Delete one of the current user's comments on the article."""
     article_id = find_article_id(slug)
-    comment = db.session.get(Comment, comment_id) if comment_id <= MAX_ID else None
+    comment = db.session.get(Comment, comment_id)
     if comment is None or comment.article_id != article_id:
         raise ApiError(404, "comment not found")
     if comment.author_id != user.id:

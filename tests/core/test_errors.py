@@ -8,7 +8,7 @@ import pytest
 
 from app import create_app
 from tests.factories import make_user
-from tests.helpers import auth_headers
+from tests.helpers import auth_headers, client_key_headers
 
 
 def assert_error(response, status, errors):
@@ -167,3 +167,29 @@ def test_an_unexpected_exception_is_logged_and_a_bare_json_500(caplog):
     logged = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "req-500-check" in logged[-1].getMessage()
     assert "secret internals" in caplog.text
+
+
+def test_an_id_too_long_for_any_key_is_a_404_on_every_database(client):
+    user = make_user(username="huge-ids")
+    huge = "9" * 20
+
+    paths = [
+        ("delete", f"/api/articles/any/comments/{huge}", auth_headers(user)),
+        ("get", f"/api/webhooks/{huge}", client_key_headers()),
+        ("patch", f"/api/webhooks/{huge}", client_key_headers()),
+    ]
+
+    for method, path, headers in paths:
+        response = getattr(client, method)(path, headers=headers, json={"webhook": {}})
+        assert_error(response, 404, {"body": ["not found"]})
+
+
+def test_an_offset_past_every_row_is_an_empty_page_on_every_database(client):
+    huge = "9" * 20
+
+    articles = client.get(f"/api/articles?offset={huge}")
+    webhooks = client.get(f"/api/webhooks?offset={huge}", headers=client_key_headers())
+
+    assert articles.get_json() == {"articles": [], "articlesCount": 0}
+    assert webhooks.status_code == 200
+    assert webhooks.get_json()["webhooks"] == []
