@@ -20,7 +20,8 @@ from blueprints.users.models import User
 from tests.factories import make_user
 from tests.helpers import auth_headers
 
-LOCK_WAIT_DEADLINE_SECONDS = 20
+LOCK_WAIT_DEADLINE_SECONDS = 5
+RACE_TRIES = 3
 LOCK_WAITS = text(
     "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"
 )
@@ -42,10 +43,9 @@ def wait_for_a_blocked_insert(url: str) -> bool:
         engine.dispose()
 
 
-def test_concurrent_creations_of_one_title_and_tag_both_succeed(app, database):
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("mysql"):
-        pytest.skip("SQLite admits one writer at a time: two creations cannot overlap")
+def race_two_creations(app, url: str) -> tuple[bool, dict, list[int]]:
+    """One try: two threads create "Photo Finish" tagged "finish-line" at once. Returns whether
+    the second insert was seen waiting for the first, the responses, and the tag's count."""
     engines = db.engines
     test_connection = engines[None]
     real_engine = create_engine(url, poolclass=NullPool)
@@ -97,11 +97,25 @@ def test_concurrent_creations_of_one_title_and_tag_both_succeed(app, database):
         engines[None] = test_connection
         real_engine.dispose()
 
-    assert saw_the_race == [True]
-    assert sorted(response.status_code for response in responses.values()) == [201, 201]
-    slugs = sorted(response.get_json()["article"]["slug"] for response in responses.values())
-    assert slugs[0] == "photo-finish"
-    assert slugs[1].startswith("photo-finish-") and len(slugs[1]) == len("photo-finish-") + 8
-    for response in responses.values():
-        assert response.get_json()["article"]["tagList"] == ["finish-line"]
-    assert tag_counts == [2]
+    return saw_the_race == [True], responses, tag_counts
+
+
+def test_concurrent_creations_of_one_title_and_tag_both_succeed(app, database):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("mysql"):
+        pytest.skip("SQLite admits one writer at a time: two creations cannot overlap")
+
+    # Threads overlap as the scheduler lets them: every try must succeed, and at least one
+    # must show the race really happened (the second insert waiting for the first).
+    for _ in range(RACE_TRIES):
+        saw_the_race, responses, tag_counts = race_two_creations(app, url)
+        assert sorted(response.status_code for response in responses.values()) == [201, 201]
+        slugs = sorted(response.get_json()["article"]["slug"] for response in responses.values())
+        assert slugs[0] == "photo-finish"
+        assert slugs[1].startswith("photo-finish-") and len(slugs[1]) == len("photo-finish-") + 8
+        for response in responses.values():
+            assert response.get_json()["article"]["tagList"] == ["finish-line"]
+        assert tag_counts == [2]
+        if saw_the_race:
+            break
+    assert saw_the_race, f"the two creations never overlapped in {RACE_TRIES} tries"
