@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tests.polling import free_port, wait_until
+from tests.polling import free_port, redis_answers, redis_server_command, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -289,28 +289,11 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(7) == b"+PONG\r\n"
-        except OSError:
-            return False
+        return redis_answers(self.port)
 
     def start(self) -> None:
         self.process = start(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
+            redis_server_command(self.port, self.folder),
             self.environ,
             self.folder / "redis.log",
             self.group,

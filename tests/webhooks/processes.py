@@ -3,15 +3,13 @@ the test's own. Each runs in a process group of its own, so a test can SIGKILL a
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 from contextlib import suppress
 from pathlib import Path
 
-from tests.polling import free_port, wait_until
+from tests.polling import free_port, redis_answers, redis_server_command, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,19 +108,7 @@ class OwnRedis(Process):
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        command = [
-            shutil.which("redis-server") or "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ]
+        command = redis_server_command(self.port, folder)
         super().__init__(command, dict(os.environ), folder / "redis.log")
 
     @property
@@ -130,12 +116,7 @@ class OwnRedis(Process):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(7) == b"+PONG\r\n"
-        except OSError:
-            return False
+        return redis_answers(self.port)
 
     def start(self) -> None:
         super().start()
