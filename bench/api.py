@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.polling import free_port  # noqa: E402
 
 DEFAULT_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/conduit_bench_api"
 CONDUIT_APP = "app:create_app()"
@@ -98,12 +99,6 @@ def stop_group(process: subprocess.Popen, grace_seconds: float = 10) -> None:
 
 def raise_on_signal(signum, frame):
     raise SystemExit(f"bench: stopped by signal {signum}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_environment(database_url: str, secret_key: str, app: str, port: int) -> dict:
