@@ -7,6 +7,7 @@ from sqlalchemy import event
 
 from config import get_config
 
+from .cli import register_commands
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .inputs import IdConverter
@@ -46,12 +47,6 @@ def create_app(config_name: str | None = None) -> Flask:
         app.register_blueprint(service_blueprint(service))
     if app.config["TEST_ENDPOINTS"]:
         app.register_blueprint(service_blueprint("testing"))
-
-    from .decorators import require_client_key_when_configured
-
-    require_client_key_when_configured(app, API_PREFIX)
-
-    from .cli import register_commands
 
     register_commands(app)
     return app

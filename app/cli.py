@@ -22,9 +22,6 @@ def create_database_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Attach the project's commands to `app.cli` (services add theirs here too)."""
-    from blueprints.clients.commands import client_commands
-
+    """Attach the core's commands to `app.cli`; services add theirs through their blueprint's
+    `cli` (see blueprints/clients)."""
     app.cli.add_command(db_commands)
-    for command in client_commands:
-        app.cli.add_command(command)

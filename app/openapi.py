@@ -190,7 +190,7 @@ def openapi_document(app: Flask) -> dict:
 
 def build_document(app: Flask) -> dict:
     """Build the OpenAPI document of every route of `app` from the views' declarations."""
-    from . import API_PREFIX  # app/__init__.py imports the blueprints that import this module
+    from . import API_PREFIX  # app/__init__.py imports the services, which import this module
 
     plugin = ConduitMarshmallowPlugin()
     spec = APISpec(

@@ -37,6 +37,15 @@ def not_blank(value: str) -> None:
         raise ValidationError("must not be blank")
 
 
+class ProfileOutput(Schema):
+    """A user's public profile, with whether the viewer follows them (several services)."""
+
+    username = fields.String()
+    bio = fields.String()
+    image = fields.String()
+    following = fields.Boolean()
+
+
 class PageQuery(InputSchema):
     """The paging arguments of a list, as `app.inputs.page_arguments` reads them."""
 

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from app.events import event_published
 from app.extensions import db
 from app.security import issue_token
-from blueprints.clients.models import create_client
+from blueprints.clients.services import create_client
 
 
 def auth_headers(user) -> dict[str, str]:

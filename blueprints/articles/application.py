@@ -2,7 +2,6 @@
 
 from flask import Blueprint, request
 
-from app.decorators import accepts_user, requires_user
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
@@ -10,6 +9,7 @@ from app.inputs import page_arguments, request_json
 from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
 from app.responses import no_content
 from app.schemas import PageQuery
+from blueprints.users.auth import accepts_user, requires_user
 
 from . import queries, services
 from .models import Article

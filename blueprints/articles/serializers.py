@@ -3,8 +3,7 @@
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Row
 
-from app.schemas import InputSchema, PageQuery, Timestamp, not_blank, strip
-from blueprints.profiles.serializers import ProfileOutput
+from app.schemas import InputSchema, PageQuery, ProfileOutput, Timestamp, not_blank, strip
 from blueprints.tags.models import TAG_MAX_LENGTH
 
 from .models import BODY_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH

@@ -1,8 +1,20 @@
-"""The clients service has no routes: `manage.py create-client`, `list-clients` and
-`revoke-client` manage clients, and `requires_client_key` (app/decorators.py) checks keys."""
+"""The clients service has no routes: it registers its commands (`manage.py create-client`,
+`list-clients`, `revoke-client`) and, with CLIENT_KEY_REQUIRED on, the key check of every API
+request; `requires_client_key` (auth.py) checks keys for the views that always need one."""
 
 from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
 
 from . import models  # noqa: F401  (the migrations see the model)
+from .auth import require_client_key_when_configured
+from .commands import client_commands
 
-blueprint = Blueprint("clients", __name__)
+# cli_group=None: the commands are `manage.py create-client`, not `manage.py clients ...`.
+blueprint = Blueprint("clients", __name__, cli_group=None)
+for command in client_commands:
+    blueprint.cli.add_command(command)
+
+
+@blueprint.record_once
+def check_client_keys(state: BlueprintSetupState) -> None:
+    require_client_key_when_configured(state.app, state.url_prefix or "")

@@ -5,7 +5,9 @@ from flask.cli import with_appcontext
 
 from app.extensions import db
 
-from .models import NAME_MAX_LENGTH, Client, create_client, find_client_by_reference
+from .models import NAME_MAX_LENGTH
+from .queries import all_clients, find_client_by_reference
+from .services import create_client
 
 
 @click.command("create-client")
@@ -27,8 +29,7 @@ def create_client_command(name: str) -> None:
 @with_appcontext
 def list_clients_command() -> None:
     """List the clients: id, key prefix, created, status, name."""
-    clients = db.session.scalars(db.select(Client).order_by(Client.id))
-    for client in clients:
+    for client in all_clients():
         status = f"revoked {client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked else "active"
         click.echo(
             f"{client.id}\t{client.key_prefix}\t{client.created_at:%Y-%m-%d %H:%M}"

@@ -1,12 +1,9 @@
 """API clients and their keys: the key is shown once, only its SHA-256 is stored."""
 
 import hashlib
-import hmac
-import secrets
 from datetime import datetime
 
 from sqlalchemy import String
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -19,7 +16,7 @@ KEY_TAG = "ck_"
 PREFIX_LENGTH = len(KEY_TAG) + 12
 SECRET_BYTES = 32
 # Hashed when a key has no row, so an unknown key costs what a known one does.
-_UNKNOWN_KEY_HASH = hashlib.sha256(b"no such client key").hexdigest()
+UNKNOWN_KEY_HASH = hashlib.sha256(b"no such client key").hexdigest()
 
 
 class Client(db.Model):
@@ -48,40 +45,3 @@ class Client(db.Model):
 def hash_client_key(key: str) -> str:
     """The stored form of a key: SHA-256 is enough for 256 random bits (nothing to guess)."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def create_client(name: str) -> tuple[Client, str]:
-    """A new client named `name` and its key, which is returned here and never again."""
-    for _ in range(5):
-        prefix = KEY_TAG + secrets.token_hex((PREFIX_LENGTH - len(KEY_TAG)) // 2)
-        key = f"{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
-        client = Client(name=name, key_prefix=prefix, key_hash=hash_client_key(key))
-        try:
-            with db.session.begin_nested():
-                db.session.add(client)
-        except IntegrityError:
-            continue  # two clients drew the same 48-bit prefix: draw again
-        return client, key
-    raise RuntimeError("could not draw an unused client key prefix")
-
-
-def find_client(key: str) -> Client | None:
-    """The client whose key is `key` (revoked or not), comparing hashes in constant time."""
-    prefix = key[:PREFIX_LENGTH]
-    client = None
-    if key.startswith(KEY_TAG) and key[PREFIX_LENGTH : PREFIX_LENGTH + 1] == "_":
-        client = db.session.scalar(db.select(Client).filter_by(key_prefix=prefix))
-    expected = client.key_hash if client is not None else _UNKNOWN_KEY_HASH
-    if hmac.compare_digest(expected, hash_client_key(key)) and client is not None:
-        return client
-    return None
-
-
-def find_client_by_reference(reference: str) -> Client | None:
-    """The client a command names by key prefix (`ck_...`) or by id."""
-    reference = reference.strip()
-    if reference.startswith(KEY_TAG):
-        return db.session.scalar(db.select(Client).filter_by(key_prefix=reference[:PREFIX_LENGTH]))
-    if reference.isdigit():
-        return db.session.get(Client, int(reference))
-    return None

@@ -2,8 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.schemas import InputSchema, Timestamp, not_blank
-from blueprints.profiles.serializers import ProfileOutput
+from app.schemas import InputSchema, ProfileOutput, Timestamp, not_blank
 
 from .models import COMMENT_MAX_LENGTH
 

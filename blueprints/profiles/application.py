@@ -3,11 +3,11 @@
 from flask import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from app.decorators import accepts_user, requires_user
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
 from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
+from blueprints.users.auth import accepts_user, requires_user
 from blueprints.users.models import User
 
 from .models import Follow, followed_ids

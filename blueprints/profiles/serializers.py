@@ -1,14 +1,6 @@
 """The public profile of a user, as seen by a viewer."""
 
-from marshmallow import Schema, fields
-
-
-class ProfileOutput(Schema):
-    username = fields.String()
-    bio = fields.String()
-    image = fields.String()
-    following = fields.Boolean()
-
+from app.schemas import ProfileOutput
 
 profile_output = ProfileOutput()
 

@@ -2,13 +2,13 @@
 
 from flask import Blueprint, g
 
-from app.decorators import requires_user
 from app.errors import ApiError
 from app.extensions import db
 from app.inputs import request_json
 from app.openapi import SPEC_ONLY, TOKEN, documents, envelope
 from app.security import issue_token, password_matches
 
+from .auth import requires_user
 from .models import User
 from .serializers import (
     AuthenticatedUserOutput,

@@ -3,7 +3,6 @@
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
-from app.decorators import requires_client_key
 from app.errors import ApiError
 from app.extensions import db
 from app.inputs import page_arguments, request_json
@@ -11,6 +10,7 @@ from app.openapi import CLIENT_KEY, documents, envelope
 from app.responses import no_content
 from app.schemas import PageQuery
 from app.types import utcnow
+from blueprints.clients.auth import requires_client_key
 
 from .models import PENDING, PING_EVENT, Delivery, Webhook
 from .outbox import event_body, hand_over_after_commit, record_delivery, subscribe

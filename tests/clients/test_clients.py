@@ -7,7 +7,8 @@ import pytest
 from flask.cli import ScriptInfo
 
 from app.extensions import db
-from blueprints.clients.models import Client, create_client
+from blueprints.clients.models import Client
+from blueprints.clients.services import create_client
 from tests.factories import make_user
 from tests.helpers import client_key_headers
 

@@ -19,7 +19,7 @@ from standardwebhooks import Webhook as StandardWebhook
 
 from app.extensions import db
 from app.types import utcnow
-from blueprints.clients.models import create_client
+from blueprints.clients.services import create_client
 from blueprints.webhooks.delivery import attempt_delivery, claim, retry_delay
 from blueprints.webhooks.models import Delivery, Webhook
 from blueprints.webhooks.outbox import event_body, record_delivery

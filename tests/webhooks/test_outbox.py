@@ -4,7 +4,7 @@ import json
 
 from app.events import publish
 from app.extensions import celery, db
-from blueprints.clients.models import create_client
+from blueprints.clients.services import create_client
 from blueprints.webhooks.models import Delivery, Webhook
 from tests.factories import make_user
 from tests.helpers import auth_headers, counted_queries
