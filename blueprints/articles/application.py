@@ -107,7 +107,6 @@ def create_article(user):
     """Publish an article written by the current user."""
     article = services.create_article(user.id, **new_article_input.load(request_json("article")))
     created = article_as_seen_by(article.id, user.id)
-    # Webhooks record the event in this transaction: a rollback publishes nothing.
     publish("article.created", {"article": as_anonymous(created)})
     db.session.commit()
     return {"article": created}, 201
@@ -126,7 +125,6 @@ def update_article(user, slug):
     article = find_own_article(slug, user)
     services.update_article(article, article_update_input.load(request_json("article")))
     updated = article_as_seen_by(article.id, user.id)
-    # Webhooks record the event in this transaction: a rollback publishes nothing.
     publish("article.updated", {"article": as_anonymous(updated)})
     db.session.commit()
     return {"article": updated}
@@ -144,7 +142,6 @@ def delete_article(user, slug):
     article = find_own_article(slug, user)
     deleted = article_as_seen_by(article.id, None)
     services.delete_article(article)
-    # Webhooks record the event in this transaction: a rollback publishes nothing.
     publish("article.deleted", {"article": deleted})
     db.session.commit()
     return no_content()

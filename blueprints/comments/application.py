@@ -63,7 +63,6 @@ def create_comment(user, slug):
     db.session.add(comment)
     db.session.flush()
     created = comment_output.dump(queries.find_comment(comment.id, user.id))
-    # Webhooks record the event in this transaction: a rollback publishes nothing.
     publish("comment.created", {"comment": as_anonymous(created), "article": {"slug": slug}})
     db.session.commit()
     return {"comment": created}
@@ -90,7 +89,6 @@ def delete_comment(user, slug, comment_id):
         raise ApiError(403, "only the author may delete this comment")
     deleted = comment_output.dump(queries.find_comment(comment.id, None))
     db.session.delete(comment)
-    # Webhooks record the event in this transaction: a rollback publishes nothing.
     publish("comment.deleted", {"comment": deleted, "article": {"slug": slug}})
     db.session.commit()
     return no_content()

@@ -1,7 +1,6 @@
 """Routes of the webhooks service: a client registers, changes, tests and inspects its webhooks."""
 
 from flask import Blueprint
-from flask.blueprints import BlueprintSetupState
 
 from app.errors import ApiError
 from app.extensions import db
@@ -13,7 +12,7 @@ from app.types import utcnow
 from blueprints.clients.auth import requires_client_key
 
 from .models import PENDING, PING_EVENT, Delivery, Webhook
-from .outbox import event_body, hand_over_after_commit, record_delivery, subscribe
+from .outbox import event_body, hand_over_after_commit, record_delivery
 from .serializers import (
     DeliveryOutput,
     NewWebhookInput,
@@ -33,11 +32,6 @@ secret_envelope = envelope("webhook", WebhookSecretOutput)
 delivery_envelope = envelope("delivery", DeliveryOutput)
 NO_SUCH_WEBHOOK = "The client has no webhook with this id"
 DISABLED = "The webhook is disabled: enable it first"
-
-
-@blueprint.record_once
-def subscribe_to_events(state: BlueprintSetupState) -> None:
-    subscribe(state.app)
 
 
 def find_webhook(client, webhook_id: int) -> Webhook:

@@ -1,22 +1,30 @@
 """The outbox: events become delivery rows in the transaction that caused them, and are handed
-to Celery only once that transaction has committed. A rollback sends nothing; a broker that is
-down at commit time leaves the rows pending for the sweep (tasks.sweep_deliveries).
+to Celery (`hand_over`, the web process's producer) only once that transaction has committed.
+A rollback sends nothing; a broker that is down at commit time leaves the rows pending for the
+sweep (tasks.sweep_deliveries).
 """
 
 import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.events import event_published
-from app.extensions import db
+from app.events import subscribe
+from app.extensions import celery, db
 from app.types import utcnow
 
 from .models import Delivery, new_message_id, subscribed_webhook_ids
-from .tasks import hand_over
 
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "webhooks.deliver"  # tasks.deliver_webhook
+# Handing over must not hold up a request for long when the broker is down: one quick retry,
+# then the rows stay pending and the sweep hands them over once the broker is back.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1}
 # Message ids written in the session's transaction, handed over after it commits.
 _PENDING_KEY = "webhook_messages"
 
@@ -72,9 +80,36 @@ def _after_soft_rollback(session: Session, previous_transaction: SessionTransact
         session.info.pop(_PENDING_KEY, None)
 
 
-def subscribe(app: Flask) -> None:
+def subscribe_outbox(app: Flask) -> None:
     """Record `app`'s events in the outbox, and hand them over after each commit."""
-    event_published.connect(record_event, sender=app)
+    subscribe(app, record_event)
     if not event.contains(db.session, "after_commit", _after_commit):
         event.listen(db.session, "after_commit", _after_commit)
         event.listen(db.session, "after_soft_rollback", _after_soft_rollback)
+
+
+def hand_over(message_ids: Iterable[str], countdown: float | None = None) -> int:
+    """Send delivery tasks to the broker; how many were sent (the rest wait for the sweep)."""
+    message_ids = list(message_ids)
+    deliver_webhook = celery.tasks[DELIVER_TASK]  # tasks.py, which imports this module
+    sent = 0
+    try:
+        with celery.producer_or_acquire() as producer:
+            for message_id in message_ids:
+                deliver_webhook.apply_async(
+                    (message_id,),
+                    countdown=countdown,
+                    producer=producer,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                )
+                sent += 1
+    except Exception:
+        # The commit has happened: failing here would lose nothing (the rows are pending),
+        # but would turn a saved change into an error for the caller.
+        log.warning(
+            "broker unavailable: %d webhook deliveries left pending for the sweep",
+            len(message_ids) - sent,
+            exc_info=True,
+        )
+    return sent

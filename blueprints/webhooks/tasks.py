@@ -6,7 +6,6 @@ that runs twice (a redelivered message, a sweep) sends once.
 
 import logging
 import time
-from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
@@ -17,17 +16,15 @@ from app.types import utcnow
 
 from .delivery import attempt_delivery
 from .models import PENDING, Delivery
+from .outbox import DELIVER_TASK, hand_over
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 SWEEP_SECONDS = 20  # well within the tasks' soft time limit (celeryconfig.py)
-# Handing over must not hold up a request for long when the broker is down: one quick retry,
-# then the rows stay pending and the sweep hands them over once the broker is back.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1}
 
 
-@celery.task(name="webhooks.deliver")
+@celery.task(name=DELIVER_TASK)
 def deliver_webhook(message_id: str) -> str:
     """Attempt the delivery `message_id`; on a retryable failure, schedule the next attempt."""
     outcome = attempt_delivery(message_id)
@@ -87,29 +84,3 @@ def overdue_deliveries(limit: int) -> list[str]:
     )
     db.session.commit()
     return [row.message_id for row in rows]
-
-
-def hand_over(message_ids: Iterable[str], countdown: float | None = None) -> int:
-    """Send delivery tasks to the broker; how many were sent (the rest wait for the sweep)."""
-    message_ids = list(message_ids)
-    sent = 0
-    try:
-        with celery.producer_or_acquire() as producer:
-            for message_id in message_ids:
-                deliver_webhook.apply_async(
-                    (message_id,),
-                    countdown=countdown,
-                    producer=producer,
-                    retry=True,
-                    retry_policy=PUBLISH_RETRY_POLICY,
-                )
-                sent += 1
-    except Exception:
-        # The commit has happened: failing here would lose nothing (the rows are pending),
-        # but would turn a saved change into an error for the caller.
-        log.warning(
-            "broker unavailable: %d webhook deliveries left pending for the sweep",
-            len(message_ids) - sent,
-            exc_info=True,
-        )
-    return sent
