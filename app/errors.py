@@ -4,7 +4,7 @@ Errors that are not about one field use the key `body`, as the RealWorld API doe
 """
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import sentry_sdk
 from flask import Flask, Response, g, jsonify
@@ -16,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 from .extensions import db
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 HTTP_MESSAGES = {
     400: "bad request",
@@ -41,6 +43,13 @@ class ApiError(Exception):
         self.status = status
         self.errors = errors or {field: [message]}
         super().__init__(self.errors)
+
+
+def found(value: T | None, what: str) -> T:
+    """`value`, or a 404 `{"errors": {"body": ["<what> not found"]}}` when it is None."""
+    if value is None:
+        raise ApiError(404, f"{what} not found")
+    return value
 
 
 def error_response(status: int, errors: dict[str, list[str]]) -> Response:

@@ -45,12 +45,6 @@ def parent_pid(pid: int) -> int | None:
     return int(fields[1]) if fields else None
 
 
-def process_group(pid: int) -> int | None:
-    """The process group of `pid`, or None when there is no such process."""
-    fields = stat_fields(pid)
-    return int(fields[2]) if fields else None
-
-
 def is_alive(pid: int) -> bool:
     """`pid` is a running process (not a zombie waiting to be reaped)."""
     fields = stat_fields(pid) if pid > 0 else None

@@ -12,7 +12,6 @@ from app.schemas import PageQuery
 from blueprints.users.auth import accepts_user, requires_user
 
 from . import queries, services
-from .models import Article
 from .serializers import (
     ArticleListQuery,
     ArticleOutput,
@@ -22,7 +21,10 @@ from .serializers import (
     article_output,
     article_update_input,
     as_anonymous,
+    changed_article_output,
     new_article_input,
+    new_article_output,
+    with_favorite,
 )
 
 blueprint = Blueprint("articles", __name__)
@@ -35,22 +37,12 @@ NOT_THE_AUTHOR = "Only the article's author may change it"
 FILTER_ARGUMENTS = ("tag", "author", "favorited")
 
 
-def find_article(slug: str) -> Article:
-    article = db.session.scalar(db.select(Article).filter_by(slug=slug))
-    if article is None:
-        raise ApiError(404, "article not found")
-    return article
-
-
-def find_own_article(slug: str, user) -> Article:
-    article = find_article(slug)
+def find_own_article(slug: str, user, viewer: int | None):
+    """The article at `slug` as `viewer` sees it; 403 unless `user` wrote it."""
+    article = queries.find_article(slug, viewer)
     if article.author_id != user.id:
         raise ApiError(403, "only the author may change this article")
     return article
-
-
-def article_as_seen_by(article_id: int, viewer_id: int | None) -> dict:
-    return article_output(queries.find_article_by_id(article_id, viewer_id))
 
 
 def filter_argument(name: str) -> str | None:
@@ -92,10 +84,7 @@ def list_feed(viewer):
 @accepts_user
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""
-    row = queries.find_article(slug, viewer and viewer.id)
-    if row is None:
-        raise ApiError(404, "article not found")
-    return {"article": article_output(row)}
+    return {"article": article_output(queries.find_article(slug, viewer and viewer.id))}
 
 
 @blueprint.post("/articles")
@@ -105,8 +94,8 @@ def get_article(viewer, slug):
 @requires_user
 def create_article(user):
     """Publish an article written by the current user."""
-    article = services.create_article(user.id, **new_article_input.load(request_json("article")))
-    created = article_as_seen_by(article.id, user.id)
+    fields = new_article_input.load(request_json("article"))
+    created = new_article_output(services.create_article(user.id, **fields), fields["tags"], user)
     publish("article.created", {"article": as_anonymous(created)})
     db.session.commit()
     return {"article": created}, 201
@@ -122,9 +111,10 @@ def create_article(user):
 @requires_user
 def update_article(user, slug):
     """Change the current user's article; a new title gives a new slug."""
-    article = find_own_article(slug, user)
-    services.update_article(article, article_update_input.load(request_json("article")))
-    updated = article_as_seen_by(article.id, user.id)
+    seen = find_own_article(slug, user, user.id)
+    changes = article_update_input.load(request_json("article"))
+    article = services.update_article(seen.id, changes)
+    updated = changed_article_output(seen, article, changes.get("tags"))
     publish("article.updated", {"article": as_anonymous(updated)})
     db.session.commit()
     return {"article": updated}
@@ -139,10 +129,9 @@ def update_article(user, slug):
 @requires_user
 def delete_article(user, slug):
     """Delete the current user's article, with its tags, comments and favorites."""
-    article = find_own_article(slug, user)
-    deleted = article_as_seen_by(article.id, None)
-    services.delete_article(article)
-    publish("article.deleted", {"article": deleted})
+    deleted = find_own_article(slug, user, None)
+    services.delete_article(deleted.id)
+    publish("article.deleted", {"article": article_output(deleted)})
     db.session.commit()
     return no_content()
 
@@ -152,10 +141,10 @@ def delete_article(user, slug):
 @requires_user
 def favorite_article(user, slug):
     """Favorite an article; favoriting it again changes nothing."""
-    article = find_article(slug)
-    services.favorite_article(user.id, article.id)
+    seen = queries.find_article(slug, user.id)
+    added = services.favorite_article(user.id, seen.id)
     db.session.commit()
-    return {"article": article_as_seen_by(article.id, user.id)}
+    return {"article": with_favorite(seen, True, added)}
 
 
 @blueprint.delete("/articles/<slug>/favorite")
@@ -163,7 +152,7 @@ def favorite_article(user, slug):
 @requires_user
 def unfavorite_article(user, slug):
     """Stop favoriting an article; unfavoriting it again changes nothing."""
-    article = find_article(slug)
-    services.unfavorite_article(user.id, article.id)
+    seen = queries.find_article(slug, user.id)
+    removed = services.unfavorite_article(user.id, seen.id)
     db.session.commit()
-    return {"article": article_as_seen_by(article.id, user.id)}
+    return {"article": with_favorite(seen, False, -removed)}

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.errors import found
 from app.extensions import db
 from blueprints.profiles.models import Follow
 from blueprints.tags.models import ArticleTag, Tag
@@ -209,7 +210,7 @@ def _article_columns(with_body: bool) -> list:
         tag_pairs.label("tag_pairs"),
     ]
     if with_body:
-        columns.append(articles.c.body)
+        columns += [articles.c.body, articles.c.id, articles.c.author_id]
     return columns
 
 
@@ -313,21 +314,16 @@ def list_articles(
 
 
 @cache
-def _find_statement(by: str) -> Select:
-    """One article with its body, by `slug` or by `id` (a bind parameter of that name)."""
+def _find_statement() -> Select:
+    """One article with its body (and its id and author_id), by `slug` (a bind parameter)."""
     return (
         select(*_article_columns(with_body=True))
         .select_from(articles.outerjoin(authors, authors.c.id == articles.c.author_id))
-        .where(articles.c[by] == bindparam(by))
+        .where(articles.c.slug == bindparam("slug"))
     )
 
 
-def find_article(slug: str, viewer: int | None) -> Row | None:
-    """The article at `slug`, body included, as `viewer` sees it; None if there is none."""
-    return db.session.execute(_find_statement("slug"), {"slug": slug, "viewer_id": viewer}).first()
-
-
-def find_article_by_id(article_id: int, viewer: int | None) -> Row | None:
-    """The article `article_id`, body included, as `viewer` sees it; None if there is none."""
-    parameters = {"id": article_id, "viewer_id": viewer}
-    return db.session.execute(_find_statement("id"), parameters).first()
+def find_article(slug: str, viewer: int | None) -> Row:
+    """The article at `slug`, body included, as `viewer` sees it; 404 if there is none."""
+    row = db.session.execute(_find_statement(), {"slug": slug, "viewer_id": viewer}).first()
+    return found(row, "article")

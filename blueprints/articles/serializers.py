@@ -3,10 +3,19 @@
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Row
 
-from app.schemas import InputSchema, PageQuery, ProfileOutput, Timestamp, not_blank, strip
+from app.schemas import (
+    InputSchema,
+    PageQuery,
+    ProfileOutput,
+    Timestamp,
+    iso_timestamp,
+    not_blank,
+    strip,
+)
+from blueprints.profiles.serializers import profile_of
 from blueprints.tags.models import TAG_MAX_LENGTH
 
-from .models import BODY_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from .models import BODY_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Article
 from .queries import tag_names
 
 MAX_TAGS = 20
@@ -119,6 +128,54 @@ def article_output(row: Row, with_body: bool = True) -> dict:
         "following": bool(row.following),
     }
     return article
+
+
+def tag_list(names: list[str]) -> list[str]:
+    """`tagList` of the tags an article was given: repeats dropped, as they were when saved."""
+    return list(dict.fromkeys(names))
+
+
+def _written_fields(article: Article) -> dict:
+    """The fields of a just-written article, as article_output writes them."""
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "description": article.description,
+        "body": article.body,
+        "createdAt": iso_timestamp(article.created_at),
+        "updatedAt": iso_timestamp(article.updated_at),
+    }
+
+
+def new_article_output(article: Article, tags: list[str], author) -> dict:
+    """A just-created article as its author sees it, without reading it again: no favorites
+    yet, and nobody follows themselves."""
+    return {
+        **_written_fields(article),
+        "tagList": tag_list(tags),
+        "favorited": False,
+        "favoritesCount": 0,
+        "author": profile_of(author, False),
+    }
+
+
+def changed_article_output(seen: Row, article: Article, tags: list[str] | None) -> dict:
+    """`seen` (the article as the writer read it before changing it) with the changes made to
+    `article` (and its tags, when they were replaced), without reading it again."""
+    output = {**article_output(seen), **_written_fields(article)}
+    if tags is not None:
+        output["tagList"] = tag_list(tags)
+    return output
+
+
+def with_favorite(seen: Row, favorited: bool, change: int) -> dict:
+    """`seen` (as the viewer read it) once the viewer has (un)favorited it: `change` is +1 or -1
+    when that changed the count, else 0."""
+    return {
+        **article_output(seen),
+        "favorited": favorited,
+        "favoritesCount": seen.favorites_count + change,
+    }
 
 
 def as_anonymous(article: dict) -> dict:

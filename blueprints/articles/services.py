@@ -6,12 +6,13 @@ from typing import Any
 
 from slugify import slugify
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from app.errors import ApiError
 from app.extensions import db
+from app.transactions import write_in_savepoint
 from app.types import utcnow
-from blueprints.tags.services import article_tag_ids, release_tags, tag_article
+from blueprints.tags.queries import article_tag_ids
+from blueprints.tags.services import release_tags, tag_article
 
 from .models import Article, Favorite
 
@@ -63,19 +64,20 @@ def _save(article: Article, changes: dict[str, Any]) -> None:
     new_title = changes.get("title")
     base = slug_base(new_title) if new_title is not None else None
     keep_slug = base is None or (article.slug is not None and _derives_from(article.slug, base))
+
+    def write() -> None:
+        for field, value in changes.items():
+            setattr(article, field, value)
+        db.session.add(article)
+
     for attempt in range(SLUG_ATTEMPTS):
         if not keep_slug:
             changes["slug"] = base if attempt == 0 else _suffixed(base)
-        try:
-            with db.session.begin_nested():
-                for field, value in changes.items():
-                    setattr(article, field, value)
-                db.session.add(article)
-        except IntegrityError:
-            if keep_slug or not _slug_taken(changes["slug"], article.id):
-                raise
-        else:
+        clash = write_in_savepoint(write)
+        if clash is None:
             return
+        if keep_slug or not _slug_taken(changes["slug"], article.id):
+            raise clash
     raise ApiError(422, "gives no free slug, please change it", field="title")
 
 
@@ -88,8 +90,9 @@ def create_article(author_id: int, tags: list[str], **fields: Any) -> Article:
     return article
 
 
-def update_article(article: Article, changes: dict[str, Any]) -> None:
+def update_article(article_id: int, changes: dict[str, Any]) -> Article:
     """Change the fields in `changes` (a new title moves the slug; `tags` replaces the tags)."""
+    article = db.session.get_one(Article, article_id)
     changes = dict(changes)
     tags = changes.pop("tags", None)
     if tags is not None:
@@ -97,30 +100,31 @@ def update_article(article: Article, changes: dict[str, Any]) -> None:
     if changes or tags is not None:
         changes["updated_at"] = utcnow()
         _save(article, changes)
+    return article
 
 
-def delete_article(article: Article) -> None:
+def delete_article(article_id: int) -> None:
     """Delete the article; its tags, favorites and comments go with it."""
-    tag_ids = article_tag_ids(article.id)
+    tag_ids = article_tag_ids(article_id)
     # The article first, as when creating one: its author's count row (a trigger), then the
     # tags' rows, always in this order, so concurrent writes cannot deadlock.
-    db.session.execute(delete(Article).where(Article.id == article.id))
+    db.session.execute(delete(Article).where(Article.id == article_id))
     release_tags(tag_ids)
 
 
-def favorite_article(user_id: int, article_id: int) -> None:
-    """Record that the user favorites the article; already favorited changes nothing."""
+def favorite_article(user_id: int, article_id: int) -> int:
+    """Record that the user favorites the article: 1 if it is new, 0 if it was favorited."""
     if db.session.get(Favorite, (user_id, article_id)) is not None:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.add(Favorite(user_id=user_id, article_id=article_id))
-    except IntegrityError:
-        pass  # a concurrent request favorited first: the result is the same
+        return 0
+    favorite = Favorite(user_id=user_id, article_id=article_id)
+    # A concurrent request that favorited first wins the primary key: the result is the same,
+    # and counted once, as the other request counts it.
+    return 1 if write_in_savepoint(lambda: db.session.add(favorite)) is None else 0
 
 
-def unfavorite_article(user_id: int, article_id: int) -> None:
-    """Forget that the user favorites the article; not favorited changes nothing."""
-    db.session.execute(
+def unfavorite_article(user_id: int, article_id: int) -> int:
+    """Forget that the user favorites the article: 1 if it was favorited, else 0."""
+    result = db.session.execute(
         delete(Favorite).where(Favorite.user_id == user_id, Favorite.article_id == article_id)
     )
+    return result.rowcount

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 from app.openapi import SPEC_ONLY, documents
 
-from .models import popular_tag_names
+from .queries import popular_tag_names
 from .serializers import TagsOutput, tags_output
 
 blueprint = Blueprint("tags", __name__)

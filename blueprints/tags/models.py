@@ -1,6 +1,6 @@
 """Tags, and which articles carry them in which order."""
 
-from sqlalchemy import ForeignKey, Integer, select
+from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -34,14 +34,3 @@ class ArticleTag(db.Model):
         ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-
-
-def popular_tag_names() -> list[str]:
-    """The names of the tags in use, most used first, ties by name: one statement."""
-    tags = Tag.__table__
-    query = (
-        select(tags.c.name)
-        .where(tags.c.articles_count > 0)
-        .order_by(tags.c.articles_count.desc(), tags.c.name)
-    )
-    return list(db.session.execute(query).scalars())

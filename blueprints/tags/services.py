@@ -9,11 +9,12 @@ lock their author's count row (a trigger) before any tag row, when created and w
 from collections.abc import Iterable
 
 from sqlalchemy import case, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.transactions import write_in_savepoint
 
 from .models import ArticleTag, Tag
+from .queries import article_tag_ids
 
 tags = Tag.__table__
 article_tags = ArticleTag.__table__
@@ -32,11 +33,10 @@ def _tag_ids(names: list[str]) -> dict[str, int]:
     for name in names:
         if name in found:
             continue
-        try:
-            with db.session.begin_nested():
-                result = db.session.execute(insert(tags).values(name=name, articles_count=0))
-            found[name] = result.inserted_primary_key[0]
-        except IntegrityError:
+        tag = Tag(name=name, articles_count=0)
+        if write_in_savepoint(lambda: db.session.add(tag)) is None:  # noqa: B023
+            found[name] = tag.id
+        else:
             # A concurrent request created it first; a locking read sees its committed row
             # where this transaction's snapshot would not.
             locked = select(tags.c.id).where(tags.c.name == name).with_for_update()
@@ -54,12 +54,6 @@ def _recount(added: set[int], removed: set[int]) -> None:
             .where(tags.c.id.in_(changed))
             .values(articles_count=tags.c.articles_count + delta)
         )
-
-
-def article_tag_ids(article_id: int) -> set[int]:
-    """The ids of the tags `article_id` carries."""
-    query = select(article_tags.c.tag_id).where(article_tags.c.article_id == article_id)
-    return set(db.session.scalars(query))
 
 
 def tag_article(article_id: int, names: list[str], replace: bool = False) -> None:

@@ -2,11 +2,10 @@
 
 from flask import Blueprint, g
 
-from app.errors import ApiError
 from app.extensions import db
 from app.inputs import request_json
 from app.openapi import SPEC_ONLY, TOKEN, documents, envelope
-from app.security import issue_token, password_matches
+from app.security import issue_token
 
 from .auth import requires_user
 from .models import User
@@ -20,7 +19,7 @@ from .serializers import (
     user_output,
     user_update_input,
 )
-from .services import register_user, save_user
+from .services import log_in, register_user, save_user
 
 blueprint = Blueprint("users", __name__)
 
@@ -48,10 +47,7 @@ def create_user():
 )
 def login_user():
     """Exchange email and password for a token."""
-    credentials = login_input.load(request_json("user"))
-    user = db.session.scalar(db.select(User).filter_by(email=credentials["email"].strip().lower()))
-    if user is None or not password_matches(user.password_hash, credentials["password"]):
-        raise ApiError(401, "is invalid", field="email or password")
+    user = log_in(**login_input.load(request_json("user")))
     return user_response(user, issue_token(user.id))
 
 

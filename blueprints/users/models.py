@@ -3,31 +3,24 @@
 from datetime import datetime
 
 from sqlalchemy import String, Text
-from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy_utils import EmailType
 
 from app.extensions import db
-from app.types import UTCDateTime, utcnow
+from app.types import UTCDateTime, exact_string, utcnow
 
 USERNAME_MAX_LENGTH = 64
 EMAIL_MAX_LENGTH = 254
 IMAGE_MAX_LENGTH = 2048
-
-# Usernames compare exactly on every database (MariaDB's default collation ignores case and
-# accents, SQLite's does not), so uniqueness and lookups agree everywhere.
-ExactString = String(USERNAME_MAX_LENGTH).with_variant(
-    mysql.VARCHAR(USERNAME_MAX_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"),
-    "mysql",
-    "mariadb",
-)
 
 
 class User(db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(ExactString, unique=True)
+    # Usernames compare exactly on every database (MariaDB's default collation ignores case
+    # and accents, SQLite's does not), so uniqueness and lookups agree everywhere.
+    username: Mapped[str] = mapped_column(exact_string(USERNAME_MAX_LENGTH), unique=True)
     email: Mapped[str] = mapped_column(EmailType(EMAIL_MAX_LENGTH), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     bio: Mapped[str] = mapped_column(Text, default="")

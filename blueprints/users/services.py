@@ -1,30 +1,14 @@
-"""Creating and changing users with unique emails and usernames, races included."""
+"""Creating and changing users with unique emails and usernames, races included; logging in."""
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from app.errors import ApiError
 from app.extensions import db
-from app.security import hash_password
+from app.security import hash_password, password_matches
+from app.transactions import write_in_savepoint
 
 from .models import User
-
-UNIQUE_FIELDS = ("email", "username")
-
-
-def taken_fields(values: dict[str, Any], user_id: int | None) -> dict[str, list[str]]:
-    """Which of `values`' unique fields a user other than `user_id` already has."""
-    taken = {}
-    for field in UNIQUE_FIELDS:
-        if field not in values:
-            continue
-        clash = db.select(User.id).filter(getattr(User, field) == values[field])
-        if user_id is not None:
-            clash = clash.filter(User.id != user_id)
-        if db.session.scalar(clash.limit(1)) is not None:
-            taken[field] = ["has already been taken"]
-    return taken
+from .queries import find_user_by_email, taken_fields
 
 
 def save_user(user: User, changes: dict[str, Any]) -> None:
@@ -36,20 +20,30 @@ def save_user(user: User, changes: dict[str, Any]) -> None:
     changes = dict(changes)
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
-    try:
-        with db.session.begin_nested():
-            for field, value in changes.items():
-                setattr(user, field, value)
-            db.session.add(user)
-    except IntegrityError:
+
+    def write() -> None:
+        for field, value in changes.items():
+            setattr(user, field, value)
+        db.session.add(user)
+
+    clash = write_in_savepoint(write)
+    if clash is not None:
         errors = taken_fields(changes, user.id)
         if not errors:
-            raise
-        raise ApiError(422, errors=errors) from None
+            raise clash
+        raise ApiError(422, errors=errors)
 
 
 def register_user(username: str, email: str, password: str) -> User:
     """A new user with a hashed password; 422 if the email or username is taken."""
     user = User()
     save_user(user, {"username": username, "email": email, "password": password})
+    return user
+
+
+def log_in(email: str, password: str) -> User:
+    """The user with this email and password; 401 for a wrong pair (which one is not said)."""
+    user = find_user_by_email(email)
+    if user is None or not password_matches(user.password_hash, password):
+        raise ApiError(401, "is invalid", field="email or password")
     return user

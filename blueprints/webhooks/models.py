@@ -5,7 +5,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -126,19 +126,3 @@ class Delivery(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     webhook: Mapped[Webhook] = relationship(lazy="raise")
-
-
-def subscribed_webhook_ids(event_type: str) -> list[int]:
-    """The enabled webhooks of unrevoked clients that subscribe to `event_type`, by id."""
-    query = (
-        select(Webhook.id)
-        .join(WebhookEvent)
-        .join(Client)
-        .where(
-            WebhookEvent.event == event_type,
-            Webhook.enabled.is_(True),
-            Client.revoked_at.is_(None),
-        )
-        .order_by(Webhook.id)
-    )
-    return list(db.session.scalars(query))

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app.events import subscribe
 from app.extensions import celery, db
+from app.schemas import iso_timestamp
 from app.types import utcnow
 
-from .models import Delivery, new_message_id, subscribed_webhook_ids
+from .models import Delivery, new_message_id
+from .queries import subscribed_webhook_ids
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,7 @@ _PENDING_KEY = "webhook_messages"
 
 def event_body(event_type: str, data: dict[str, Any]) -> str:
     """The JSON body every receiver gets: `{"type", "timestamp", "data"}`."""
-    timestamp = utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    body = {"type": event_type, "timestamp": timestamp, "data": data}
+    body = {"type": event_type, "timestamp": iso_timestamp(utcnow()), "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 

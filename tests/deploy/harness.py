@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.processes import all_pids, is_alive, master_title, process_group, process_title
+from deploy.processes import all_pids, is_alive, master_title, process_title, stat_fields
 from deploy.processes import read_pidfile as read_pid
 from tests.polling import free_port, wait_until
 
@@ -38,6 +38,12 @@ NOT_COPIED = shutil.ignore_patterns(
 )
 SLOW_PATH = "/_test/slow"
 PROC_NAME = "conduit"
+
+
+def process_group(pid: int) -> int | None:
+    """The process group of `pid`, or None when there is no such process."""
+    fields = stat_fields(pid)
+    return int(fields[2]) if fields else None
 
 
 class Releases:
