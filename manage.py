@@ -12,6 +12,9 @@ from flask.cli import FlaskGroup
 from config import CONFIG_ENV_VAR
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+# pytest-xdist worker processes for a run: most real-process tests wait rather than compute, so
+# more workers than this machine's 2 cores pay off; `-n 0` (or any -n given) overrides it.
+TEST_PROCESSES = "4"
 
 
 def build_app():
@@ -68,7 +71,14 @@ def test_command(directory: str, pattern: str | None, pytest_args: tuple[str, ..
         if not targets:
             raise click.UsageError(f"no test file in {directory!r} matches {pattern!r}")
     os.environ.setdefault(CONFIG_ENV_VAR, "test")
-    sys.exit(pytest.main([*targets, *pytest_args]))
+    sys.exit(pytest.main([*targets, *parallel_options(pytest_args), *pytest_args]))
+
+
+def parallel_options(pytest_args: tuple[str, ...]) -> list[str]:
+    """`-n TEST_PROCESSES` unless the arguments choose their own number of processes."""
+    if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return []
+    return ["-n", TEST_PROCESSES]
 
 
 @cli.command("deploy", with_appcontext=False)

@@ -3,16 +3,51 @@ transaction that is rolled back at its end, while the code under test commits in
 
 Flask-SQLAlchemy 3.1 ignores a session bound to a connection and asks `db.engines` for its
 engine, so the test's connection is put there: every session and `db.engine` use it.
+
+Under pytest-xdist each worker process (gw0, gw1, ...) has a database of its own, named after
+the run's: `conduit_test` becomes `conduit_test_gw0`, `test.sqlite` becomes `test_gw0.sqlite`.
+The worker's TEST_DATABASE_URL says so, for the app and for the processes its tests start.
+
+A test that starts a process is marked `system` (`-m "not system"` leaves the API and unit
+tests, which run in seconds); one that is not marked cannot start a process.
 """
+
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import MetaData
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy_utils import create_database, database_exists
 
 from app import create_app
 from app.extensions import db
+from config import get_config
 from tests.contract import ContractCheckingClient
+
+
+def worker_database_url(url: URL, worker: str) -> URL:
+    """The database of xdist worker `worker` (e.g. "gw0") beside the run's database `url`."""
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database)
+        return url.set(database=str(path.with_name(f"{path.stem}_{worker}{path.suffix}")))
+    return url.set(database=f"{url.database}_{worker}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with system tests first: in parallel runs the long files start first."""
+    system_files = {item.path for item in items if item.get_closest_marker("system")}
+    items.sort(key=lambda item: item.path not in system_files)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = make_url(get_config("test").SQLALCHEMY_DATABASE_URI)
+        own = worker_database_url(url, worker).render_as_string(hide_password=False)
+        os.environ["TEST_DATABASE_URL"] = own
 
 
 def rebuild_schema() -> None:
@@ -68,3 +103,16 @@ def database(app, connection):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def no_process_unless_system(request, monkeypatch):
+    """Refuse to start a process in a test not marked `system`: the fast subset stays fast."""
+    if request.node.get_closest_marker("system") is None:
+
+        def refuse(*args, **kwargs):
+            raise AssertionError(
+                f"{request.node.nodeid} starts a process: mark it @pytest.mark.system"
+            )
+
+        monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)

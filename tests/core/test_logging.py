@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.logs import RequestIdFilter, assign_request_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +30,7 @@ def run_logging_snippet(**env):
     )
 
 
+@pytest.mark.system
 def test_non_ascii_is_logged_as_utf8_under_the_c_locale():
     result = run_logging_snippet(LANG="C", LC_ALL="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0")
 
@@ -35,6 +38,7 @@ def test_non_ascii_is_logged_as_utf8_under_the_c_locale():
     assert "Zoë 日本語".encode() in result.stderr
 
 
+@pytest.mark.system
 def test_log_format_json_writes_one_object_per_line():
     result = run_logging_snippet(LANG="C", LOG_FORMAT="json")
 

@@ -11,19 +11,26 @@ from sqlalchemy.engine import make_url
 from sqlalchemy_utils import database_exists, drop_database
 
 from app import create_app
+from manage import TEST_PROCESSES, parallel_options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLE_TESTS = """
+import pytest
+
 def test_one():
     assert 1 + 1 == 2
 
+@pytest.mark.system
 def test_two():
     assert "two".upper() == "TWO"
 """
 
 
 def manage(*args, cwd=PROJECT_ROOT):
+    """Run manage.py; a test run of the sample tests is run in this one process (`-n 0`)."""
+    if "test" in args:
+        args = (*args, "-n", "0")
     return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "manage.py"), *args],
         cwd=cwd,
@@ -40,6 +47,7 @@ def sample_tests(tmp_path):
     return tmp_path
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("pattern", ["test_sample", "test_sample.py"])
 def test_a_pattern_with_or_without_py_selects_that_file(sample_tests, pattern):
     result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", pattern, "-p", pattern)
@@ -48,6 +56,7 @@ def test_a_pattern_with_or_without_py_selects_that_file(sample_tests, pattern):
     assert "2 passed" in result.stdout
 
 
+@pytest.mark.system
 def test_extra_arguments_pass_through_to_pytest(sample_tests):
     result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_sample", "-k", "two")
 
@@ -55,6 +64,23 @@ def test_extra_arguments_pass_through_to_pytest(sample_tests):
     assert "1 passed, 1 deselected" in result.stdout
 
 
+@pytest.mark.system
+def test_a_marker_expression_selects_tests_by_marker(sample_tests):
+    result = manage(
+        "-c", "Test", "test", "-s", str(sample_tests), "-p", "test_sample", "-m", "not system"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 1 deselected" in result.stdout
+
+
+def test_the_tests_run_in_parallel_processes_unless_told_how_many():
+    assert parallel_options(("-k", "login")) == ["-n", TEST_PROCESSES]
+    assert parallel_options(("-n", "0")) == []
+    assert parallel_options(("--numprocesses=2",)) == []
+
+
+@pytest.mark.system
 def test_a_failing_test_makes_the_command_fail(sample_tests):
     result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_other")
 
@@ -62,6 +88,7 @@ def test_a_failing_test_makes_the_command_fail(sample_tests):
     assert "1 failed" in result.stdout
 
 
+@pytest.mark.system
 def test_an_unknown_folder_exits_non_zero_and_says_so(tmp_path):
     result = manage("-c", "Test", "test", "-s", str(tmp_path / "missing"))
 
@@ -69,6 +96,7 @@ def test_an_unknown_folder_exits_non_zero_and_says_so(tmp_path):
     assert "does not exist" in result.stderr
 
 
+@pytest.mark.system
 def test_a_pattern_matching_nothing_exits_non_zero(sample_tests):
     result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_nothing")
 

@@ -63,6 +63,7 @@ def test_deploy_refuses_without_a_pidfile(tmp_path):
     ]
 
 
+@pytest.mark.system
 def test_deploy_refuses_a_pidfile_naming_another_process(tmp_path, sleeper):
     (tmp_path / "gunicorn.pid").write_text(f"{sleeper.pid}\n")
     said = []
@@ -75,6 +76,7 @@ def test_deploy_refuses_a_pidfile_naming_another_process(tmp_path, sleeper):
     assert sleeper.poll() is None
 
 
+@pytest.mark.system
 def test_deploy_refuses_while_a_new_master_has_not_taken_over(tmp_path, fake_process):
     master = fake_process(MASTER_TITLE)
     new_master = fake_process("gunicorn: master [conduit.2]")

@@ -13,6 +13,8 @@ from tests.polling import wait_until
 
 from .harness import SLOW_PATH, Load, NotifySocket, Releases, Server
 
+pytestmark = pytest.mark.system
+
 DEPLOYS = 5
 SLOW_SECONDS = 2.0
 LOAD = {"/healthz": 8, SLOW_PATH: 2}

@@ -57,6 +57,7 @@ def fake_server(tmp_path, workers=2, master_pid=0, live_workers=(101, 102)):
     )
 
 
+@pytest.mark.system
 def test_the_old_master_is_sent_term_by_the_master_it_started(fake_process):
     retire_parent = (
         "import os; from deploy.hooks import retire_old_master; "
@@ -71,6 +72,7 @@ def test_the_old_master_is_sent_term_by_the_master_it_started(fake_process):
     assert old_master.returncode == 0
 
 
+@pytest.mark.system
 def test_a_master_that_did_not_start_this_process_is_not_signalled(fake_process):
     other_master = fake_process(MASTER_TITLE)
 
@@ -83,6 +85,7 @@ def test_a_master_that_did_not_start_this_process_is_not_signalled(fake_process)
     assert other_master.poll() is None
 
 
+@pytest.mark.system
 def test_a_process_of_another_title_is_not_signalled(fake_process):
     stranger = fake_process("postgres: checkpointer")
 
@@ -92,6 +95,7 @@ def test_a_process_of_another_title_is_not_signalled(fake_process):
     assert stranger.poll() is None
 
 
+@pytest.mark.system
 def test_another_apps_master_is_not_signalled(fake_process):
     other_app = fake_process("gunicorn: master [billing]")
 
@@ -99,6 +103,7 @@ def test_another_apps_master_is_not_signalled(fake_process):
     assert other_app.poll() is None
 
 
+@pytest.mark.system
 def test_a_stale_pid_is_not_signalled():
     finished = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -244,6 +249,7 @@ def test_usr2_is_not_carried_out_when_its_directory_is_gone(tmp_path):
     assert report.startswith(f"USR2 not carried out: directory {tmp_path}/releases/gone is gone")
 
 
+@pytest.mark.system
 def test_a_new_master_that_cannot_tell_systemd_keeps_the_old_master(tmp_path, fake_process):
     pidfile = tmp_path / "gunicorn.pid"
     new_master = f"""

@@ -22,6 +22,8 @@ from werkzeug.serving import make_server
 from app.openapi import openapi_document
 from tests.docs.support import operations
 
+pytestmark = pytest.mark.system
+
 PAGE_TIMEOUT_SECONDS = 60
 CHROMIUM_FLAGS = [
     "--headless",

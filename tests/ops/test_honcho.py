@@ -9,6 +9,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 import requests
 
 from tests.polling import free_port, wait_until
@@ -23,6 +24,8 @@ from .support import (
     process_group,
     start,
 )
+
+pytestmark = pytest.mark.system
 
 
 def procfile_names() -> list[str]:

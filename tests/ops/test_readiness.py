@@ -81,6 +81,7 @@ def service(tmp_path_factory):
         gunicorn.wait(timeout=60)
 
 
+@pytest.mark.system
 def test_a_database_outage_answers_503_naming_the_database_then_recovers(service):
     pid = service.worker_pid()
     service.mariadb.stop()
@@ -104,6 +105,7 @@ def test_a_database_outage_answers_503_naming_the_database_then_recovers(service
     assert service.worker_pid() == pid  # the same worker served throughout: none hung
 
 
+@pytest.mark.system
 def test_pooled_connections_outlive_a_database_restart(service):
     before, _ = service.get("/api/profiles/ada")  # the worker's pool now holds a connection
     service.mariadb.stop()
@@ -115,6 +117,7 @@ def test_pooled_connections_outlive_a_database_restart(service):
     assert after.status_code == 200  # pre-ping replaced the dead connection unnoticed
 
 
+@pytest.mark.system
 def test_a_broker_outage_answers_503_naming_the_broker_then_recovers(service):
     service.redis.stop()
 

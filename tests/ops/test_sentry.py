@@ -77,6 +77,7 @@ def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
     assert get_config("production").SENTRY_DSN == "http://key@sentry.example.com/1"
 
 
+@pytest.mark.system
 def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
     environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
     answer = send_request(
@@ -97,6 +98,7 @@ def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receive
     assert leaked == []
 
 
+@pytest.mark.system
 def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
     environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
     with process_group() as group:

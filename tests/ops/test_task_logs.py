@@ -17,6 +17,8 @@ from .support import (
     start,
 )
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):

@@ -33,6 +33,8 @@ from tests.polling import wait_until
 from tests.webhooks.processes import PROJECT_ROOT, OwnRedis, Worker
 from tests.webhooks.receiver import Hold, Receiver
 
+pytestmark = pytest.mark.system
+
 SHARED_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 # Fast retries, short timeouts and lease, a sweep every quarter second: what takes minutes in
 # production takes a second here.
