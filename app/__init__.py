@@ -12,6 +12,7 @@ from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
+from .replicas import init_replicas
 from .sentry import init_sentry
 from .tasks import init_celery
 
@@ -37,6 +38,7 @@ def create_app(config_name: str | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             prepare_engine(engine, app.config["SQLITE_BEGIN"])
+    init_replicas(app, API_PREFIX)
     init_celery(app)
     init_cors(app)
 

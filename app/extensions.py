@@ -9,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .sessions import RoutingSession
+
 # Named constraints, so migrations can alter them on every database (SQLite batch mode too).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,7 +29,7 @@ class Model(DeclarativeBase):
 
 MIGRATIONS_FOLDER = Path(__file__).resolve().parent.parent / "migrations"
 
-db = SQLAlchemy(model_class=Model)
+db = SQLAlchemy(model_class=Model, session_options={"class_": RoutingSession})
 migrate = Migrate(directory=str(MIGRATIONS_FOLDER), render_as_batch=True, compare_type=True)
 celery = Celery("conduit")
 cors = CORS()

@@ -107,6 +107,8 @@ def server_environment(database_url: str, secret_key: str, app: str, port: int) 
         "CONDUIT_CONFIG": "production",
         "DATABASE_URL": database_url,
         "SECRET_KEY": secret_key,
+        # Production refuses a broker of one host; these benchmarks send no task.
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/8"),
         "LOG_LEVEL": "WARNING",
         "GUNICORN_APP": app,
         "GUNICORN_BIND": f"127.0.0.1:{port}",

@@ -4,7 +4,8 @@ receiver; prints deliveries per second and commit-to-delivery p50/p99.
 
 Creates its own MariaDB database (schema from `manage.py db upgrade`), starts Conduit under
 gunicorn (gunicorn.conf.py, 2 workers) and one worker as the Procfile runs it
-(`celery -A app.worker worker --pool=threads --concurrency=4`) on Redis (a queue of its own), and a
+(`celery -A app.worker worker --pool=threads --concurrency=4`) on Redis (a queue of its own) or,
+with --broker rabbitmq, on RabbitMQ (127.0.0.1:5672, a virtual host of its own), and a
 receiver on 127.0.0.1 in this process, which checks every signature and counts every webhook-id.
 Then three runs:
 
@@ -16,9 +17,10 @@ Then three runs:
 
 Commit-to-delivery runs from the event's timestamp (taken in the request just before its
 commit, so the figure errs high) to the receiver reading the request. Stops every process it
-started, drops its database and its Redis queue, whatever happens.
+started, drops its database and its Redis queue or RabbitMQ virtual host, whatever happens.
 
-    .venv/bin/python bench/webhooks.py [--database-url URL] [--broker-url URL] [--paced 200]
+    .venv/bin/python bench/webhooks.py [--database-url URL] [--broker redis|rabbitmq]
+        [--broker-url URL] [--paced 200]
         [--rate 20] [--full 400] [--backlog 400] [--webhooks 5] [--clients 4]
         [--pool threads] [--concurrency 4]
 """
@@ -57,6 +59,7 @@ from tests.polling import free_port  # noqa: E402
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/conduit_bench_webhooks"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/5"
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672"
 TARGET_P99_MS = 500.0
 TARGET_DELIVERIES_PER_SECOND = 100.0
 STARTUP_SECONDS = 60
@@ -393,7 +396,8 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL)
+    parser.add_argument("--broker", choices=["redis", "rabbitmq"], default="redis")
+    parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL, help="the Redis one")
     parser.add_argument("--paced", type=int, default=200, help="articles in the paced run")
     parser.add_argument("--rate", type=float, default=20.0, help="articles/s in the paced run")
     parser.add_argument("--full", type=int, default=400, help="articles in the full-speed run")
@@ -406,6 +410,10 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, raise_on_signal)
     queue = f"bench-webhooks-{uuid.uuid4().hex[:8]}"
+    if arguments.broker == "rabbitmq":
+        arguments.broker_url = f"{RABBITMQ_URL}/{queue}"
+        rabbitmqctl("add_vhost", queue)
+        rabbitmqctl("set_permissions", "-p", queue, "guest", ".*", ".*", ".*")
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as folder:
         processes = Processes(Path(folder))
         environ = environment(arguments.database_url, arguments.broker_url, queue, free_port())
@@ -475,9 +483,16 @@ def main() -> None:
             with contextlib.suppress(Exception):
                 drop_database(arguments.database_url)
             with contextlib.suppress(Exception):
-                redis.Redis.from_url(arguments.broker_url).delete(
-                    queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
-                )
+                if arguments.broker == "rabbitmq":
+                    rabbitmqctl("delete_vhost", queue)
+                else:
+                    redis.Redis.from_url(arguments.broker_url).delete(
+                        queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+                    )
+
+
+def rabbitmqctl(*arguments: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *arguments], check=True, capture_output=True, timeout=60)
 
 
 if __name__ == "__main__":

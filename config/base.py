@@ -74,6 +74,7 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
             self.SQLALCHEMY_DATABASE_URI, self.DATABASE_TIMEOUT
         )
+        self.configure_replicas()
         self.MAX_CONTENT_LENGTH = int(environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
         self.CELERY_BROKER_URL = environ.get("CELERY_BROKER_URL", "filesystem://")
         self.SENTRY_DSN = self.sentry_dsn_from_environment()
@@ -89,6 +90,25 @@ class Config:
         self.TEST_ENDPOINTS = env_flag("TEST_ENDPOINTS", False)
         self.configure_webhooks()
         self.RELEASE = environ.get("RELEASE") or read_release()
+
+    def configure_replicas(self) -> None:
+        """Read replicas (MariaDB) for GET requests, and the Redis every process shares."""
+        environ = os.environ
+        self.REDIS_URL = environ.get("REDIS_URL", "")
+        self.DATABASE_REPLICA_URLS = [
+            database_url(url) for url in split_list(environ.get("DATABASE_REPLICA_URLS", ""))
+        ]
+        self.DATABASE_REPLICA_MAX_LAG_SECONDS = float(
+            environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", 5)
+        )
+        if not self.DATABASE_REPLICA_URLS:
+            return
+        if not self.SQLALCHEMY_DATABASE_URI.startswith("mysql"):
+            raise ConfigError("DATABASE_REPLICA_URLS needs a MariaDB primary (DATABASE_URL)")
+        if not self.REDIS_URL:
+            raise ConfigError(
+                "DATABASE_REPLICA_URLS needs REDIS_URL: a user's recent writes are kept there"
+            )
 
     def database_url_from_environment(self) -> str | None:
         """The database this environment uses when one is configured."""

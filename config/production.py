@@ -5,6 +5,8 @@ import os
 from .base import Config, ConfigError, env_flag
 
 MIN_SECRET_KEY_BYTES = 32
+# Brokers that live in one process or on one disk: a fleet's hosts would not share their tasks.
+LOCAL_BROKERS = ("filesystem://", "memory://")
 
 
 class Production(Config):
@@ -22,6 +24,11 @@ class Production(Config):
             problems.append("CORS_ORIGINS must list origins, not '*'")
         if env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", False):
             problems.append("WEBHOOK_ALLOW_PRIVATE_TARGETS is for development and tests only")
+        if self.CELERY_BROKER_URL.startswith(LOCAL_BROKERS):
+            problems.append(
+                "CELERY_BROKER_URL must name a broker every host reaches (RabbitMQ or Redis), "
+                f"not {self.CELERY_BROKER_URL.split('://')[0]}://"
+            )
         if self.TEST_ENDPOINTS:
             problems.append("TEST_ENDPOINTS is for tests only")
         if problems:

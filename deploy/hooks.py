@@ -10,8 +10,14 @@ renames `<pidfile>.2` to `<pidfile>` by itself.
 
 If a worker cannot load the app, gunicorn stops the new master before the old one heard of it:
 the old master keeps serving the old code, and `<pidfile>.2.error` says what went wrong.
+
+Draining: once a master gets TERM (a stop, or a deploy retiring it), its workers' /readyz
+answers 503, so a load balancer stops sending it requests. With GUNICORN_DRAIN_SECONDS the
+master keeps accepting for that long first, and only then stops as TERM always does: the
+balancer notices before the process stops accepting.
 """
 
+import mmap
 import os
 import select
 import signal
@@ -209,14 +215,54 @@ class Takeover:
         )
 
 
+class Drain:
+    """One byte of memory the master shares with the workers it forks: set once it drains."""
+
+    def __init__(self) -> None:
+        self.flag = mmap.mmap(-1, 1)  # anonymous and shared: the forked workers see writes
+
+    def begin(self) -> None:
+        self.flag[0] = 1
+
+    def active(self) -> bool:
+        """Whether the master is draining (read in the workers, by /readyz)."""
+        return self.flag[0] == 1
+
+    def on_term(self, server, seconds: float) -> Callable[[int, object], None]:
+        """The master's TERM handler: drain, then (after `seconds`) stop as gunicorn does."""
+
+        def handle_term(signal_number: int, frame: object) -> None:
+            already = self.active()
+            self.begin()
+            if seconds <= 0:
+                server.signal(signal_number, frame)
+            elif not already:
+                timer = threading.Timer(seconds, server.signal, (signal_number, None))
+                timer.daemon = True
+                timer.start()
+
+        return handle_term
+
+
+def drain_seconds() -> float:
+    """GUNICORN_DRAIN_SECONDS: how long a master keeps accepting after TERM (default 0)."""
+    return float(os.environ.get("GUNICORN_DRAIN_SECONDS", 0))
+
+
 _takeover: Takeover | None = None
+_drain: Drain | None = None
 
 
 def when_ready(server) -> None:
-    """Master, before it starts its workers: watch for them to load the app."""
-    global _takeover
+    """Master, before it starts its workers: watch for them to load the app; drain on TERM."""
+    global _takeover, _drain
     _takeover = Takeover(server)
     _takeover.start()
+    _drain = Drain()
+    seconds = drain_seconds()
+    signal.signal(signal.SIGTERM, _drain.on_term(server, seconds))
+    if seconds > 0:
+        server.log.info("On TERM: /readyz answers 503 for %g s before the master stops", seconds)
     if server.master_pid:
         server.log.info(
             "New master: the old master %s will be sent TERM once all %d workers load the app",
@@ -236,7 +282,9 @@ def post_fork(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Worker, once it has loaded the app: tell its master."""
+    """Worker, once it has loaded the app: tell its master, and let /readyz see the drain."""
+    if _drain is not None and hasattr(worker.wsgi, "extensions"):
+        worker.wsgi.extensions["draining"] = _drain.active
     if _takeover is not None:
         _takeover.report_loaded()
 

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app
 
 from app.openapi import documents
 
-from .checks import broker_problems, database_problems
+from .checks import readiness_problems
 from .serializers import HealthOutput, ReadinessOutput
 
 blueprint = Blueprint("health", __name__)
@@ -22,11 +22,12 @@ def get_health():
 @blueprint.get("/readyz")
 @documents(
     output=ReadinessOutput,
-    responses={503: "Not ready: the errors name the database or the broker"},
+    responses={503: "Not ready: the errors name the database, the broker, or a draining process"},
 )
 def get_readiness():
-    """Ready to serve: the database and the broker answer (503 naming the part that does not)."""
-    problems = {"database": database_problems(), "broker": broker_problems()}
+    """Ready to serve: not draining, and the database and the broker answer (else 503 naming
+    the part that is not)."""
+    problems = readiness_problems()
     errors = {part: messages for part, messages in problems.items() if messages}
     if errors:
         return {"errors": errors}, 503

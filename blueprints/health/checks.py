@@ -1,11 +1,16 @@
 """Readiness probes: can this process reach the database and the broker right now?
 
 Each probe opens its own short-lived connection with short timeouts, so a dead or silent
-dependency makes /readyz answer 503 in seconds instead of holding a worker.
+dependency makes /readyz answer 503 in seconds instead of holding a worker. The answers are
+kept for a second in each process: load balancers polling every web process often cost one
+probe a second. Whether the process is draining (gunicorn got TERM, or a deploy retires it) is
+read on every request: it costs nothing and must show at once.
 """
 
 import logging
 import os
+import threading
+import time
 
 from flask import Flask, current_app
 from sqlalchemy import create_engine, text
@@ -13,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 PROBE_TIMEOUT_SECONDS = 2
+CACHE_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,29 @@ def probe_engine(app: Flask) -> Engine:
         engine = create_engine(url, poolclass=NullPool, connect_args=timeouts)
         app.extensions["readiness_engine"] = engine
     return engine
+
+
+_cache_lock = threading.Lock()
+
+
+def readiness_problems() -> dict[str, list[str]]:
+    """Why this process should not get new requests, by part; each list empty when fine."""
+    problems = dependency_problems()
+    draining = current_app.extensions.get("draining")  # set by gunicorn's hooks (deploy/)
+    if draining is not None and draining():
+        return {"process": ["draining"], **problems}
+    return problems
+
+
+def dependency_problems() -> dict[str, list[str]]:
+    """The database's and the broker's problems, probed at most once a second."""
+    app = current_app._get_current_object()
+    with _cache_lock:
+        checked_at, problems = app.extensions.get("readiness_cache", (float("-inf"), None))
+        if problems is None or time.monotonic() - checked_at >= CACHE_SECONDS:
+            problems = {"database": database_problems(), "broker": broker_problems()}
+            app.extensions["readiness_cache"] = (time.monotonic(), problems)
+        return problems
 
 
 def database_problems() -> list[str]:

@@ -4,6 +4,7 @@ from typing import Any
 
 from app.errors import ApiError
 from app.extensions import db
+from app.replicas import remember_writes_of
 from app.security import hash_password, password_matches
 from app.transactions import write_in_savepoint
 
@@ -38,6 +39,8 @@ def register_user(username: str, email: str, password: str) -> User:
     """A new user with a hashed password; 422 if the email or username is taken."""
     user = User()
     save_user(user, {"username": username, "email": email, "password": password})
+    # Their token names them from now on: their next read must see them, replicas or not.
+    remember_writes_of(f"user:{user.id}")
     return user
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.extensions import celery, db
+from app.locks import fleet_lock
 from app.types import utcnow
 
 from .delivery import attempt_delivery
@@ -38,8 +39,18 @@ def sweep_deliveries() -> int:
     """Hand over pending deliveries that are overdue (broker down at commit, worker killed).
 
     Batch after batch, for up to SWEEP_SECONDS: after a long broker outage there can be far
-    more than one batch waiting.
+    more than one batch waiting. Beat runs on every worker host: one sweep at a time in the
+    whole fleet does the work, the others find the lock taken and return at once.
     """
+    with fleet_lock("conduit.webhooks.sweep") as held:
+        if not held:
+            log.info("webhook sweep skipped: another sweep is running")
+            return 0
+        return sweep_overdue_deliveries()
+
+
+def sweep_overdue_deliveries() -> int:
+    """Hand over overdue deliveries, batch after batch; how many were found."""
     found = 0
     deadline = time.monotonic() + SWEEP_SECONDS
     while time.monotonic() < deadline:

@@ -45,9 +45,34 @@ def test_production_refuses_a_short_secret(monkeypatch):
 def test_production_starts_with_its_settings(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
     monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("LOG_LEVEL", "warning")
 
     config = get_config("production")
 
     assert config.SECRET_KEY == "s" * 32
     assert config.LOG_LEVEL == "WARNING"
+
+
+@pytest.mark.parametrize("broker_url", ["filesystem://", "memory://localhost/"])
+def test_production_refuses_a_broker_of_one_host(monkeypatch, broker_url):
+    monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
+
+    with pytest.raises(ConfigError, match="CELERY_BROKER_URL must name a broker every host"):
+        get_config("production")
+
+
+def test_replicas_need_a_mariadb_primary_and_redis(monkeypatch):
+    monkeypatch.setenv("TEST_DATABASE_URL", "mysql://root@10.0.0.11/conduit")
+    monkeypatch.setenv("DATABASE_REPLICA_URLS", "mysql://root@10.0.0.12/conduit")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    with pytest.raises(ConfigError, match="DATABASE_REPLICA_URLS needs REDIS_URL"):
+        get_config("test")
+
+    monkeypatch.setenv("REDIS_URL", "redis://10.0.0.20:6379/0")
+    assert get_config("test").DATABASE_REPLICA_URLS == [
+        "mysql+pymysql://root@10.0.0.12/conduit?charset=utf8mb4"
+    ]

@@ -80,6 +80,7 @@ def test_only_development_allows_every_origin_by_default(monkeypatch):
     monkeypatch.delenv("CORS_ORIGINS", raising=False)
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/never-opened.sqlite")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
     assert get_config("development").CORS_ORIGINS == ["*"]
     assert get_config("test").CORS_ORIGINS == []
@@ -89,6 +90,7 @@ def test_only_development_allows_every_origin_by_default(monkeypatch):
 def test_production_refuses_a_wildcard_origin(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("CORS_ORIGINS", "*")
 
     with pytest.raises(ConfigError, match="CORS_ORIGINS"):
@@ -98,6 +100,7 @@ def test_production_refuses_a_wildcard_origin(monkeypatch):
 def test_production_takes_a_list_of_origins(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com,https://b.example.com")
 
     assert get_config("production").CORS_ORIGINS == [

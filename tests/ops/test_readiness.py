@@ -46,6 +46,15 @@ class Service:
         response = requests.get(self.base + path, timeout=QUICK_SECONDS * 2)
         return response, time.monotonic() - started
 
+    def unready(self) -> tuple[requests.Response, float]:
+        """/readyz, asked until it answers 503 (a process keeps its answer for a second)."""
+
+        def answer_if_unready():
+            response, seconds = self.get("/readyz")
+            return (response, seconds) if response.status_code == 503 else None
+
+        return wait_until(answer_if_unready, QUICK_SECONDS, "/readyz to answer 503")
+
     def worker_pid(self) -> int:
         return requests.get(f"{self.base}/healthz", timeout=5).json()["pid"]
 
@@ -86,7 +95,7 @@ def test_a_database_outage_answers_503_naming_the_database_then_recovers(service
     pid = service.worker_pid()
     service.mariadb.stop()
 
-    readiness, readiness_seconds = service.get("/readyz")
+    readiness, readiness_seconds = service.unready()
     profile, profile_seconds = service.get("/api/profiles/ada")
     alive, _ = service.get("/healthz")
     service.mariadb.start()
@@ -121,7 +130,7 @@ def test_pooled_connections_outlive_a_database_restart(service):
 def test_a_broker_outage_answers_503_naming_the_broker_then_recovers(service):
     service.redis.stop()
 
-    readiness, seconds = service.get("/readyz")
+    readiness, seconds = service.unready()
     service.redis.start()
     wait_until(lambda: answers(service.base + "/readyz"), 30, "/readyz to recover")
 

@@ -72,6 +72,7 @@ def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
     monkeypatch.delenv("TEST_SENTRY_DSN", raising=False)
     monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
     assert get_config("test").SENTRY_DSN == ""
     assert get_config("production").SENTRY_DSN == "http://key@sentry.example.com/1"

@@ -24,6 +24,7 @@ def test_test_endpoints_are_turned_on_from_the_environment(monkeypatch):
 def test_production_refuses_test_endpoints(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
     monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("TEST_ENDPOINTS", "1")
 
     with pytest.raises(ConfigError, match="TEST_ENDPOINTS is for tests only"):

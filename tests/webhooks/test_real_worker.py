@@ -9,6 +9,7 @@ the transactional fixtures of the other tests are switched off in this module.
 import json
 import os
 import re
+import subprocess
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from app import create_app
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import celery, db
+from app.tasks import broker_settings
 from blueprints.webhooks.models import Delivery
 from config import get_config
 from tests.helpers import client_key_headers
@@ -47,7 +49,8 @@ FAST_WEBHOOK_SETTINGS = {
     "WEBHOOK_SWEEP_GRACE_SECONDS": "0.5",
     "WEBHOOK_SWEEP_INTERVAL_SECONDS": "0.25",
 }
-BOTH_BROKERS = pytest.mark.parametrize("worker", ["redis", "filesystem"], indirect=True)
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
+EVERY_BROKER = pytest.mark.parametrize("worker", ["redis", "filesystem", "rabbitmq"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +108,12 @@ def add_route_that_publishes_then_fails(app: Flask) -> None:
 @contextmanager
 def keeping_celery_settings():
     """Give back the one Celery instance as it was: this module points it at real brokers."""
-    names = ("broker_url", "broker_transport_options", "task_default_queue")
+    names = (
+        "broker_url",
+        "broker_transport_options",
+        "task_default_queue",
+        *broker_settings(RABBITMQ_URL),
+    )
     saved = {name: celery.conf.get(name) for name in names}
     task_class = celery.Task
     try:
@@ -127,9 +135,12 @@ def sending_to(broker_url: str, transport_options: dict, queue: str):
     """Send this process's tasks to `broker_url`, queue `queue`, inside the block."""
     with keeping_celery_settings():
         celery.conf.update(
-            broker_url=broker_url,
-            broker_transport_options=transport_options,
-            task_default_queue=queue,
+            {
+                **broker_settings(broker_url),
+                "broker_url": broker_url,
+                "broker_transport_options": transport_options,
+                "task_default_queue": queue,
+            }
         )
         drop_broker_connections()
         yield
@@ -184,14 +195,20 @@ def worker_environment(database_url: str, broker_url: str, folder: Path, queue: 
 @pytest.fixture(scope="module")
 def worker(request, real_app, tmp_path_factory):
     """A worker (with beat) on `request.param`: "redis" (the shared server, a queue of this
-    run's own), "filesystem", or "own redis" (a server of the test's own it may stop)."""
+    run's own), "filesystem", "rabbitmq" (the shared server, a virtual host of this run's own)
+    or "own redis" (a server of the test's own it may stop)."""
     kind = request.param
     folder = tmp_path_factory.mktemp(f"worker-{kind.replace(' ', '-')}")
     queue = f"webhooks-e2e-{uuid.uuid4().hex[:12]}"
     own_redis = None
     options: dict = {}
+    vhost = None
     if kind == "redis":
         broker_url = SHARED_REDIS_URL
+    elif kind == "rabbitmq":
+        vhost = queue
+        broker_url = own_rabbitmq_vhost(vhost)
+        options = broker_settings(broker_url)["broker_transport_options"]
     elif kind == "filesystem":
         broker_url = "filesystem://"
         options = filesystem_broker_options(folder / "broker")
@@ -213,6 +230,20 @@ def worker(request, real_app, tmp_path_factory):
             own_redis.stop()
         if kind == "redis":
             forget_queue(redis.Redis.from_url(broker_url), queue)
+        if vhost is not None:
+            rabbitmqctl("delete_vhost", vhost)
+
+
+def rabbitmqctl(*arguments: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *arguments], check=True, capture_output=True, timeout=60)
+
+
+def own_rabbitmq_vhost(vhost: str) -> str:
+    """A RabbitMQ virtual host of the test's own on the shared server (its queues, its
+    delay queues, dropped at the end): the URL of it."""
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    return f"{RABBITMQ_URL}/{vhost}"
 
 
 def forget_queue(server: redis.Redis, queue: str) -> None:
@@ -291,7 +322,7 @@ def verified(hook: Hook, received) -> dict:
     return StandardWebhook(hook.secret).verify(received.body, received.headers)
 
 
-@BOTH_BROKERS
+@EVERY_BROKER
 def test_creating_an_article_delivers_one_signed_event_within_5_seconds(
     real_app, worker, hook, receiver
 ):
@@ -312,7 +343,7 @@ def test_creating_an_article_delivers_one_signed_event_within_5_seconds(
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
 
 
-@BOTH_BROKERS
+@EVERY_BROKER
 def test_a_receiver_failing_twice_sees_three_attempts_with_one_webhook_id(
     real_app, worker, hook, receiver
 ):
@@ -336,7 +367,7 @@ def test_a_receiver_failing_twice_sees_three_attempts_with_one_webhook_id(
     assert f"{message_id} (article.created) attempt 3 to {receiver.url(hook.path)}: HTTP 200" in log
 
 
-@BOTH_BROKERS
+@EVERY_BROKER
 def test_a_rolled_back_request_sends_nothing(real_app, worker, hook, receiver):
     failed = real_app.test_client().post("/api/test-only/publish-then-fail")
     article = create_article(real_app)
@@ -351,7 +382,7 @@ def test_a_rolled_back_request_sends_nothing(real_app, worker, hook, receiver):
         assert not any("rolled-back" in payload for payload in payloads)
 
 
-@BOTH_BROKERS
+@EVERY_BROKER
 def test_a_worker_killed_mid_delivery_delivers_after_restart(real_app, worker, hook, receiver):
     held = Hold()
     receiver.script(hook.path, held)

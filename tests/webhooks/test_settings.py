@@ -9,6 +9,7 @@ from config import ConfigError, get_config
 def production_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
     monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
 
 def test_private_targets_are_refused_by_default_everywhere(monkeypatch, production_environment):

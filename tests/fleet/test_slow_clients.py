@@ -1,0 +1,52 @@
+"""Slow clients, for real: six connections trickling their headers take both sync workers of a
+gunicorn reached directly, but behind HAProxy with deploy/fleet/haproxy.cfg they never reach
+a worker, and /healthz goes on answering."""
+
+import time
+
+import pytest
+
+from tests.ops.support import answers, prepare_database, process_environment, process_group, start
+from tests.polling import free_port, wait_until
+
+from .support import Slowloris, get_status, haproxy_available, start_haproxy
+
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.skipif(not haproxy_available(), reason="needs haproxy"),
+]
+
+SLOW_CLIENTS = 6
+# Longer than HAProxy's `timeout http-request` (5 s): the slow connections are cut meanwhile.
+WATCH_SECONDS = 7
+
+
+def test_slow_clients_behind_haproxy_leave_the_workers_free(tmp_path):
+    web_port, lb_port = free_port(), free_port()
+    environ = process_environment(
+        tmp_path, GUNICORN_BIND=f"127.0.0.1:{web_port}", GUNICORN_WORKERS="2"
+    )
+    prepare_database(environ)
+    web = f"http://127.0.0.1:{web_port}"
+    balancer = f"http://127.0.0.1:{lb_port}"
+    with process_group() as group:
+        start(["gunicorn", "-c", "gunicorn.conf.py"], environ, tmp_path / "web.log", group)
+        wait_until(lambda: answers(f"{web}/readyz"), 60, "gunicorn to be ready")
+        haproxy = start_haproxy(
+            f"127.0.0.1:{lb_port}", [f"127.0.0.1:{web_port}"] * 2, tmp_path / "haproxy.log"
+        )
+        group.append(haproxy)
+        wait_until(lambda: answers(f"{balancer}/healthz"), 20, "HAProxy to pass requests on")
+
+        statuses = []
+        with Slowloris("127.0.0.1", lb_port, SLOW_CLIENTS):
+            give_up = time.monotonic() + WATCH_SECONDS
+            while time.monotonic() < give_up:
+                statuses.append(get_status(f"{balancer}/healthz", timeout=2))
+        # The same six straight at gunicorn: its two workers are taken, /healthz times out.
+        with Slowloris("127.0.0.1", web_port, SLOW_CLIENTS):
+            direct = get_status(f"{web}/healthz", timeout=2)
+
+    assert len(statuses) > 10
+    assert set(statuses) == {200}
+    assert direct is None
