@@ -68,7 +68,12 @@ class Replica:
             self.record(False, None, f"unreachable: {error.__class__.__name__}")
             return
         lag = None if status is None else status["Seconds_Behind_Master"]
-        if status is None or status["Slave_SQL_Running"] != "Yes" or lag is None:
+        # Both threads must run: a replica whose I/O thread is still (re)connecting to the
+        # primary reports no lag once it has applied what it had, however much it missed.
+        running = status is not None and (
+            status["Slave_SQL_Running"] == status["Slave_IO_Running"] == "Yes"
+        )
+        if not running or lag is None:
             self.record(False, None, "not replicating")
         elif lag > max_lag:
             self.record(False, float(lag), f"{lag} s behind, more than {max_lag:g} s")

@@ -30,26 +30,38 @@ def mariadbd_path() -> str:
 
 
 class MariaDB:
-    """One mariadbd: its data folder, socket and port are its own."""
+    """One mariadbd: its data folder, socket and port are its own. With `netns`, it runs in
+    that network namespace and listens on `address`:3306 there."""
 
-    def __init__(self, folder: Path, server_id: int, extra: list[str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        server_id: int,
+        extra: list[str],
+        netns: str | None = None,
+        address: str = "127.0.0.1",
+    ) -> None:
         self.folder = folder
         self.datadir = folder / "data"
         self.socket = folder / "mariadb.sock"
-        self.port = free_port()
+        self.netns = netns
+        self.address = address
+        self.port = 3306 if netns else free_port()
         self.server_id = server_id
         self.extra = extra
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
+        netns = ["ip", "netns", "exec", self.netns] if self.netns else []
         return [
+            *netns,
             mariadbd_path(),
             "--no-defaults",
             "--user=root",
             f"--datadir={self.datadir}",
             f"--socket={self.socket}",
             f"--port={self.port}",
-            "--bind-address=127.0.0.1",
+            f"--bind-address={self.address}",
             f"--pid-file={self.folder / 'mariadb.pid'}",
             f"--log-error={self.folder / 'error.log'}",
             f"--server-id={self.server_id}",
@@ -98,8 +110,8 @@ class MariaDB:
         finally:
             connection.close()
 
-    def url(self, database: str) -> str:
-        return f"mysql+pymysql://root@127.0.0.1:{self.port}/{database}?charset=utf8mb4"
+    def url(self, database: str, user: str = "root") -> str:
+        return f"mysql+pymysql://{user}@{self.address}:{self.port}/{database}?charset=utf8mb4"
 
     def error_log(self) -> str:
         path = self.folder / "error.log"
@@ -108,35 +120,46 @@ class MariaDB:
 
 class ReplicatedPair:
     """A primary (binary log, GTIDs) and a read-only replica following it with
-    MASTER_USE_GTID=slave_pos, both installed from one fresh data folder."""
+    MASTER_USE_GTID=slave_pos, both installed from one fresh data folder. `hosts` (two
+    network namespace hosts with `netns` and `address`) puts each on a host of its own."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, hosts: tuple | None = None) -> None:
         self.folder = folder
         binlog = [f"--log-bin={folder / 'primary' / 'data' / 'binlog'}", "--binlog-format=ROW"]
+        placed = [{"netns": host.netns, "address": host.address} for host in hosts or ()]
         # Triggers (migration 0004) on a server with a binary log need this (or SUPER).
         self.primary = MariaDB(
-            folder / "primary", 1, [*binlog, "--log-bin-trust-function-creators=1"]
+            folder / "primary",
+            1,
+            [*binlog, "--log-bin-trust-function-creators=1"],
+            **(placed[0] if placed else {}),
         )
-        self.replica = MariaDB(folder / "replica", 2, ["--read-only=1", "--relay-log=relay"])
+        self.replica = MariaDB(
+            folder / "replica",
+            2,
+            ["--read-only=1", "--relay-log=relay"],
+            **(placed[1] if placed else {}),
+        )
+        self.replication_host = "%" if hosts else "127.0.0.1"
 
     def start(self) -> None:
         install(self.primary.datadir)
         shutil.copytree(self.primary.datadir, self.replica.datadir, symlinks=True)
         self.primary.start()
         self.replica.start()
-        self.primary.sql(
-            f"CREATE USER '{REPLICATION_USER}'@'127.0.0.1' IDENTIFIED BY '{REPLICATION_PASSWORD}'"
-        )
-        self.primary.sql(f"GRANT REPLICATION SLAVE ON *.* TO '{REPLICATION_USER}'@'127.0.0.1'")
+        user = f"'{REPLICATION_USER}'@'{self.replication_host}'"
+        self.primary.sql(f"CREATE USER {user} IDENTIFIED BY '{REPLICATION_PASSWORD}'")
+        self.primary.sql(f"GRANT REPLICATION SLAVE ON *.* TO {user}")
         self.follow(delay=0)
 
     def follow(self, delay: int) -> None:
         """(Re)point the replica at the primary, applying each event `delay` s after it."""
         self.replica.sql("STOP SLAVE")
         self.replica.sql(
-            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%s, MASTER_USER=%s, "
+            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
             "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos, MASTER_DELAY=%s, "
             "MASTER_CONNECT_RETRY=1",
+            self.primary.address,
             self.primary.port,
             REPLICATION_USER,
             REPLICATION_PASSWORD,
