@@ -286,6 +286,9 @@ class Client:
         self.tally = tally
         self.slugs = slugs
         self.session = requests.Session()
+        # A connection per request: a kept-alive one that HAProxy closes as the client reuses
+        # it (its keep-alive timeout) would fail a request for the client's sake, not ours.
+        self.session.headers["Connection"] = "close"
         name = f"u{uuid.uuid4().hex[:12]}"
         self.credentials = {"email": f"{name}@example.com", "password": "bench-password"}
         response = self.request(
