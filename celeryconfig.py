@@ -31,6 +31,12 @@ beat_schedule = {
         "schedule": float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30)),
         "options": {"expires": 60},
     },
+    # Delete deliveries and attempts older than WEBHOOK_RETENTION_DAYS, a small batch at a time.
+    "prune-webhook-history": {
+        "task": "webhooks.prune",
+        "schedule": float(os.environ.get("WEBHOOK_PRUNE_INTERVAL_SECONDS", 3600)),
+        "options": {"expires": 600},
+    },
 }
 # Where beat remembers when each entry last ran: CELERY_BEAT_SCHEDULE, else beside the
 # filesystem broker's folders, else celery's default (./celerybeat-schedule).

@@ -125,23 +125,40 @@ class Config:
             environ.get("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3)
         )
         self.WEBHOOK_READ_TIMEOUT_SECONDS = float(environ.get("WEBHOOK_READ_TIMEOUT_SECONDS", 10))
+        # The whole attempt (connect, send, the answer however slowly it comes) ends by then.
+        self.WEBHOOK_ATTEMPT_DEADLINE_SECONDS = float(
+            environ.get("WEBHOOK_ATTEMPT_DEADLINE_SECONDS", 15)
+        )
+        # Attempts in flight at once for one webhook: a slow receiver occupies no more workers.
+        self.WEBHOOK_MAX_CONCURRENT_ATTEMPTS = int(
+            environ.get("WEBHOOK_MAX_CONCURRENT_ATTEMPTS", 1)
+        )
         self.WEBHOOK_MAX_ATTEMPTS = int(environ.get("WEBHOOK_MAX_ATTEMPTS", 8))
         self.WEBHOOK_RETRY_BASE_SECONDS = float(environ.get("WEBHOOK_RETRY_BASE_SECONDS", 10))
         self.WEBHOOK_RETRY_MAX_SECONDS = float(environ.get("WEBHOOK_RETRY_MAX_SECONDS", 3600))
         self.WEBHOOK_DISABLE_AFTER_FAILURES = int(environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", 10))
-        # How long a worker holds a delivery while sending: longer than any one request.
+        # How long a worker holds a delivery while sending: longer than any one attempt.
         self.WEBHOOK_DELIVERY_LEASE_SECONDS = float(
             environ.get("WEBHOOK_DELIVERY_LEASE_SECONDS", 60)
         )
         # How long a pending delivery may be overdue before the sweep hands it over again.
         self.WEBHOOK_SWEEP_GRACE_SECONDS = float(environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 30))
+        # Deliveries and attempts older than this are deleted by beat.
+        self.WEBHOOK_RETENTION_DAYS = float(environ.get("WEBHOOK_RETENTION_DAYS", 30))
+        # A hand-over to the broker (after a commit) waits at most this long per step: a
+        # request never hangs on a frozen broker; what is not handed over waits for the sweep.
+        self.BROKER_PUBLISH_TIMEOUT_SECONDS = float(
+            environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", 0.5)
+        )
         self.WEBHOOK_ALLOW_PRIVATE_TARGETS = self.allow_private_webhook_targets()
-        request_time = self.WEBHOOK_CONNECT_TIMEOUT_SECONDS + self.WEBHOOK_READ_TIMEOUT_SECONDS
-        if request_time >= self.WEBHOOK_DELIVERY_LEASE_SECONDS:
+        deadline = self.WEBHOOK_ATTEMPT_DEADLINE_SECONDS
+        if deadline >= self.WEBHOOK_DELIVERY_LEASE_SECONDS:
             raise ConfigError(
-                "WEBHOOK_DELIVERY_LEASE_SECONDS must exceed the webhook connect and read "
-                f"timeouts together ({request_time:g} s)"
+                "WEBHOOK_DELIVERY_LEASE_SECONDS must exceed WEBHOOK_ATTEMPT_DEADLINE_SECONDS "
+                f"({deadline:g} s): a claim must outlast the attempt it covers"
             )
+        if self.WEBHOOK_MAX_CONCURRENT_ATTEMPTS < 1:
+            raise ConfigError("WEBHOOK_MAX_CONCURRENT_ATTEMPTS must be at least 1")
 
     def allow_private_webhook_targets(self) -> bool:
         """Whether webhooks may target loopback and private addresses: never, by default."""

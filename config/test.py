@@ -18,7 +18,9 @@ class Test(Config):
         self.PASSWORD_HASH_MEMORY_KIB = 8
         # Each test holds its transaction open until it ends; the other connections a test
         # opens (a second app, a check from outside) must still be able to read meanwhile.
-        self.SQLITE_BEGIN = "BEGIN"
+        # Tests that run real processes on a database of their own use production's
+        # BEGIN IMMEDIATE: web and worker then wait for each other's writes.
+        self.SQLITE_BEGIN = os.environ.get("TEST_SQLITE_BEGIN", "BEGIN")
         # Tasks sent by the code under test stay in this process, in kombu's memory transport.
         self.CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://localhost/")
 

@@ -1,8 +1,12 @@
 """One delivery attempt: claim the pending row, sign and POST its body, record the outcome.
 
-A claim is a lease (`claimed_until`): while a worker sends, no other worker takes the same
-delivery; a worker killed mid-send lets it go when the lease runs out, and the sweep hands it
-over again. No database transaction stays open while the request is on the wire.
+A claim is a lease (`claimed_until`) that outlasts the attempt: the attempt has a hard deadline
+(WEBHOOK_ATTEMPT_DEADLINE_SECONDS, however slowly the answer comes), the lease is longer. The
+claim is also a fence: the result is written only where the row still carries this claim, so a
+stale attempt's late result is discarded. A webhook has at most WEBHOOK_MAX_CONCURRENT_ATTEMPTS
+attempts in flight (claims of one webhook are taken under its row lock), and after a timeout, a
+connection error or a 5xx it is paused as a whole: its other deliveries wait with it. No
+database transaction stays open while the request is on the wire.
 """
 
 import base64
@@ -10,28 +14,41 @@ import hashlib
 import hmac
 import logging
 import random
+import socket
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, func, insert, literal, or_, select, update
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from app.extensions import db
 from app.types import utcnow
 from blueprints.clients.models import Client
 
-from .models import DELIVERED, FAILED, PENDING, REASON_MAX_LENGTH, SECRET_TAG, Delivery, Webhook
+from .models import (
+    DELIVERED,
+    EXCERPT_MAX_BYTES,
+    FAILED,
+    PENDING,
+    REASON_MAX_LENGTH,
+    SECRET_TAG,
+    Delivery,
+    DeliveryAttempt,
+    Webhook,
+)
 from .targets import GUARDED_POOL_CLASSES, TargetRefused, split_target
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = {408, 425, 429}  # and every 5xx
-RESPONSE_READ_LIMIT = 64 * 1024
 USER_AGENT = "Conduit-Webhooks/{release}"
+SKIPPED = "skipped"
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -55,7 +72,7 @@ def retry_delay(attempt: int, base: float, cap: float, retry_after: float | None
 
 
 @dataclass(frozen=True)
-class Attempt:
+class Claim:
     """What a claimed delivery needs on the wire, read before its transaction ends."""
 
     delivery_id: int
@@ -66,18 +83,22 @@ class Attempt:
     secret: str
     payload: str
     number: int
-    claimed_until: datetime
+    claimed_until: datetime  # with `number`, the fence: the row is ours while both match
     failures_before: int  # the webhook's run of failed deliveries when this attempt began
+    failing_attempts: int  # the webhook's run of retryable failed attempts then
 
 
 @dataclass(frozen=True)
 class Response:
     """The outcome of one POST: a status code, or an error, and whether to try again."""
 
+    started_at: datetime
+    duration: float  # seconds, connect to the last byte read
     status_code: int | None = None
     error: str | None = None
     retryable: bool = False
     retry_after: float | None = None
+    excerpt: str | None = None  # the start of the answer's body (EXCERPT_MAX_BYTES at most)
 
     @property
     def succeeded(self) -> bool:
@@ -89,10 +110,15 @@ class Response:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a delivery after an attempt; `retry_in` seconds when to try again."""
+    """What became of a delivery after an attempt; `retry_in` seconds when to try again.
+
+    `webhook_id` is set when an attempt was made: its slot is free for the webhook's next one.
+    """
 
     status: str
     retry_in: float | None = None
+    webhook_id: int | None = None
+    reason: str | None = None  # why it was skipped
 
 
 _local = threading.local()
@@ -102,73 +128,190 @@ _local = threading.local()
 DELIVERIES = Delivery.__table__
 WEBHOOKS = Webhook.__table__
 CLIENTS = Client.__table__
+ATTEMPTS = DeliveryAttempt.__table__
 
 
-class GuardedAdapter(HTTPAdapter):
-    """Checks the address every new connection reached (see targets.py)."""
+class Deadline:
+    """Cuts the attempt's connection when its time is up, whatever the receiver does.
+
+    Socket timeouts bound each read, not the attempt: a receiver answering a byte a second
+    never trips them. A timer shuts the socket down at the deadline, which ends the blocked
+    read at once; the request then fails as timed out.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._finished = False
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "Deadline":
+        _local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self._lock:
+            self._finished = True
+        self._timer.cancel()
+        _local.deadline = None
+
+    def watch(self, sock: socket.socket | None) -> None:
+        """Cut `sock` too when the time is up (at once if it already is)."""
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut_down(sock)
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    # OSError: already closed, or handed over to TLS (the TLS socket is watched instead).
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _current_deadline() -> Deadline | None:
+    return getattr(_local, "deadline", None)
+
+
+class DeadlineConnection:
+    """Mixed into urllib3's connections: the current attempt's deadline watches their sockets
+    (a new one as soon as it is connected, a kept-alive one when a request starts on it)."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()  # type: ignore[misc]
+        deadline = _current_deadline()
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+    def request(self, *args, **kwargs):
+        deadline = _current_deadline()
+        if deadline is not None:
+            deadline.watch(self.sock)  # type: ignore[attr-defined]
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+def with_deadline(pool_class: type) -> type:
+    """`pool_class` with connections the attempt's deadline can cut."""
+    connection_class = type(
+        pool_class.ConnectionCls.__name__ + "WithDeadline",
+        (DeadlineConnection, pool_class.ConnectionCls),
+        {},
+    )
+    return type(
+        pool_class.__name__ + "WithDeadline", (pool_class,), {"ConnectionCls": connection_class}
+    )
+
+
+POOL_CLASSES = {
+    "open": {
+        "http": with_deadline(HTTPConnectionPool),
+        "https": with_deadline(HTTPSConnectionPool),
+    },
+    # The guarded pools also check the address each connection reached (see targets.py).
+    "guarded": {scheme: with_deadline(pool) for scheme, pool in GUARDED_POOL_CLASSES.items()},
+}
+
+
+class DeliveryAdapter(HTTPAdapter):
+    """Connections with a deadline, guarded or not."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__()
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = GUARDED_POOL_CLASSES
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES[self.kind]
 
 
 def http_session(guarded: bool) -> requests.Session:
     """This thread's HTTP session (connections are kept alive between deliveries)."""
-    name = "guarded" if guarded else "open"
-    session = getattr(_local, name, None)
+    kind = "guarded" if guarded else "open"
+    session = getattr(_local, kind, None)
     if session is None:
         session = requests.Session()
         session.trust_env = False  # no proxies or .netrc from the environment
-        if guarded:
-            session.mount("http://", GuardedAdapter())
-            session.mount("https://", GuardedAdapter())
-        setattr(_local, name, session)
+        session.mount("http://", DeliveryAdapter(kind))
+        session.mount("https://", DeliveryAdapter(kind))
+        setattr(_local, kind, session)
     return session
 
 
-def post(attempt: Attempt) -> Response:
-    """POST the signed body to the webhook's URL: timeouts, no redirects, TLS verified."""
+def post(claim: Claim) -> Response:
+    """POST the signed body to the webhook's URL, within the attempt's deadline: no redirects,
+    TLS verified, at most EXCERPT_MAX_BYTES of the answer read."""
     config = current_app.config
     allow_private = config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
-    body = attempt.payload.encode("utf-8")
+    body = claim.payload.encode("utf-8")
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT.format(release=config["RELEASE"]),
-        "webhook-id": attempt.message_id,
+        "webhook-id": claim.message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(attempt.secret, attempt.message_id, timestamp, body),
+        "webhook-signature": sign(claim.secret, claim.message_id, timestamp, body),
     }
-    timeout = (config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"])
+    seconds = config["WEBHOOK_ATTEMPT_DEADLINE_SECONDS"]
+    timeout = (
+        min(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], seconds),
+        min(config["WEBHOOK_READ_TIMEOUT_SECONDS"], seconds),
+    )
+    started_at, started = utcnow(), time.monotonic()
+
+    def answered(**outcome) -> Response:
+        return Response(started_at=started_at, duration=time.monotonic() - started, **outcome)
+
+    deadline = Deadline(seconds)
     try:
-        # The guarded session checks the address each connection reaches (targets.py).
-        split_target(attempt.url)
-        with http_session(guarded=not allow_private).post(
-            attempt.url,
-            data=body,
-            headers=headers,
-            timeout=timeout,
-            allow_redirects=False,
-            verify=True,
-            stream=True,
-        ) as response:
-            read = 0
-            for chunk in response.iter_content(8192):
-                read += len(chunk)
-                if read >= RESPONSE_READ_LIMIT:
-                    break  # we only need the status; the connection is dropped
+        split_target(claim.url)
+        with (
+            deadline,
+            http_session(guarded=not allow_private).post(
+                claim.url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                verify=True,
+                stream=True,
+            ) as response,
+        ):
+            # Only the status matters; a little of the body helps whoever reads the history.
+            start = next(response.iter_content(EXCERPT_MAX_BYTES), b"")[:EXCERPT_MAX_BYTES]
+            if deadline.expired:
+                raise requests.Timeout("deadline")
             status = response.status_code
             retry_after = _retry_after(response.headers.get("Retry-After"))
     except TargetRefused as refused:
-        return Response(error=f"refused: {refused}")
-    except requests.Timeout:
-        return Response(error="timed out", retryable=True)
-    except requests.ConnectionError as error:
-        return Response(error=f"connection failed: {_root_cause(error)}", retryable=True)
+        return answered(error=f"refused: {refused}")
     except requests.RequestException as error:
-        return Response(error=f"request failed: {_root_cause(error)}")
+        if deadline.expired:
+            return answered(error=f"timed out after {seconds:g} s", retryable=True)
+        if isinstance(error, requests.Timeout):
+            return answered(error="timed out", retryable=True)
+        if isinstance(error, requests.ConnectionError):
+            return answered(error=f"connection failed: {_root_cause(error)}", retryable=True)
+        return answered(error=f"request failed: {_root_cause(error)}")
     retryable = status in RETRYABLE_STATUSES or status >= 500
-    return Response(status_code=status, retryable=retryable, retry_after=retry_after)
+    excerpt = start.decode("utf-8", errors="replace") if start else None
+    return answered(
+        status_code=status, retryable=retryable, retry_after=retry_after, excerpt=excerpt
+    )
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -185,38 +328,50 @@ def _root_cause(error: BaseException) -> str:
     return text[:200]
 
 
-def claim(message_id: str) -> Attempt | None:
-    """Take the pending, due, unclaimed delivery `message_id` for one attempt (None if not)."""
-    now = utcnow()
-    lease = timedelta(seconds=current_app.config["WEBHOOK_DELIVERY_LEASE_SECONDS"])
-    claimed_until = now + lease
-    taken = db.session.execute(
-        update(DELIVERIES)
+def _unclaimed(now: datetime):
+    return or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now)
+
+
+def _not_paused(now: datetime):
+    return or_(WEBHOOKS.c.paused_until.is_(None), WEBHOOKS.c.paused_until <= now)
+
+
+def in_flight(now: datetime):
+    """How many deliveries of the webhook in the query are claimed right now (a subquery)."""
+    busy = DELIVERIES.alias("busy")
+    return (
+        select(func.count())
+        .select_from(busy)
         .where(
-            DELIVERIES.c.message_id == message_id,
-            DELIVERIES.c.status == PENDING,
-            DELIVERIES.c.next_attempt_at <= now,
-            or_(DELIVERIES.c.claimed_until.is_(None), DELIVERIES.c.claimed_until <= now),
+            busy.c.webhook_id == WEBHOOKS.c.id,
+            busy.c.status == PENDING,
+            busy.c.claimed_until > now,
         )
-        .values(
-            claimed_until=claimed_until, attempts=DELIVERIES.c.attempts + 1, last_attempt_at=now
-        )
-    ).rowcount
-    if not taken:
-        db.session.rollback()
-        return None
-    row = db.session.execute(
+        .correlate(WEBHOOKS)
+        .scalar_subquery()
+    )
+
+
+def _claim_row(message_id: str, now: datetime):
+    """The delivery with what its claim depends on: its webhook, client, attempts in flight."""
+    return db.session.execute(
         select(
             DELIVERIES.c.id,
+            DELIVERIES.c.webhook_id,
             DELIVERIES.c.event,
             DELIVERIES.c.payload,
             DELIVERIES.c.attempts,
-            WEBHOOKS.c.id.label("webhook_id"),
+            DELIVERIES.c.status,
+            DELIVERIES.c.next_attempt_at,
+            DELIVERIES.c.claimed_until,
             WEBHOOKS.c.url,
             WEBHOOKS.c.secret,
             WEBHOOKS.c.enabled,
             WEBHOOKS.c.consecutive_failures,
+            WEBHOOKS.c.failing_attempts,
+            WEBHOOKS.c.paused_until,
             CLIENTS.c.revoked_at,
+            in_flight(now).label("in_flight"),
         )
         .select_from(
             DELIVERIES.join(WEBHOOKS, DELIVERIES.c.webhook_id == WEBHOOKS.c.id).join(
@@ -224,20 +379,76 @@ def claim(message_id: str) -> Attempt | None:
             )
         )
         .where(DELIVERIES.c.message_id == message_id)
-    ).one()
+    ).one_or_none()
+
+
+def _not_now(row, now: datetime) -> str | None:
+    """Why the delivery cannot be attempted now (None if it can)."""
+    if row is None or row.status != PENDING:
+        return "not pending"
+    if row.next_attempt_at > now:
+        return "not due"
+    if row.claimed_until is not None and row.claimed_until > now:
+        return "claimed"
+    if row.enabled and row.revoked_at is None:
+        if row.paused_until is not None and row.paused_until > now:
+            return "webhook paused"
+        if row.in_flight >= current_app.config["WEBHOOK_MAX_CONCURRENT_ATTEMPTS"]:
+            return "webhook busy"
+    return None
+
+
+def claim(message_id: str) -> Claim | Outcome:
+    """Take the pending, due, unclaimed delivery `message_id` for one attempt, if its webhook
+    has a free slot and is not paused; else the Outcome that says why not."""
+    now = utcnow()
+    # A plain read first: most refusals (busy, paused, taken) cost no lock.
+    row = _claim_row(message_id, now)
+    db.session.rollback()  # the claim's own reads must start once the webhook's lock is held
+    reason = _not_now(row, now)
+    if reason is not None:
+        return Outcome(SKIPPED, reason=reason)
+    # The webhook's row lock orders the claims of its deliveries: the count of attempts in
+    # flight cannot change before this transaction ends. Lock order: webhook, then delivery.
+    locked = db.session.execute(
+        update(WEBHOOKS)
+        .where(WEBHOOKS.c.id == row.webhook_id)
+        .values(failing_attempts=WEBHOOKS.c.failing_attempts)
+    ).rowcount
+    row = _claim_row(message_id, now) if locked else None
+    reason = _not_now(row, now)
+    if reason is not None:
+        db.session.rollback()
+        return Outcome(SKIPPED, reason=reason)
     if not row.enabled or row.revoked_at is not None:
         reason = "webhook is disabled" if not row.enabled else "client has been revoked"
         db.session.execute(
             update(DELIVERIES)
             .where(DELIVERIES.c.id == row.id)
-            # Nothing was sent: the claim's attempt does not count.
-            .values(status=FAILED, attempts=row.attempts - 1, last_error=reason, claimed_until=None)
+            .values(status=FAILED, last_error=reason, claimed_until=None)
         )
         db.session.commit()
         log.info("webhook delivery %s (%s) not sent: %s", message_id, row.event, reason)
-        return None
+        return Outcome(SKIPPED, reason=reason)
+    lease = timedelta(seconds=current_app.config["WEBHOOK_DELIVERY_LEASE_SECONDS"])
+    claimed_until = now + lease
+    taken = db.session.execute(
+        update(DELIVERIES)
+        .where(
+            DELIVERIES.c.id == row.id,
+            DELIVERIES.c.status == PENDING,
+            DELIVERIES.c.next_attempt_at <= now,
+            _unclaimed(now),
+        )
+        .values(
+            claimed_until=claimed_until, attempts=DELIVERIES.c.attempts + 1, last_attempt_at=now
+        )
+    ).rowcount
+    if not taken:
+        db.session.rollback()
+        return Outcome(SKIPPED, reason="claimed")
     db.session.commit()
-    return Attempt(
+    return Claim(
         delivery_id=row.id,
         webhook_id=row.webhook_id,
         message_id=message_id,
@@ -245,14 +456,19 @@ def claim(message_id: str) -> Attempt | None:
         url=row.url,
         secret=row.secret,
         payload=row.payload,
-        number=row.attempts,
+        number=row.attempts + 1,
         claimed_until=claimed_until,
         failures_before=row.consecutive_failures,
+        failing_attempts=row.failing_attempts,
     )
 
 
-def record(attempt: Attempt, response: Response) -> Outcome:
-    """Write what the attempt achieved; count failures against the webhook, maybe disable it."""
+def record(claim: Claim, response: Response) -> Outcome:
+    """Write what the attempt achieved, if the claim still holds: the delivery's state, the
+    webhook's runs of failures (maybe a pause, maybe disabling it), and the attempt's row.
+
+    The one place where an attempt's outcome and duration are known together.
+    """
     config = current_app.config
     now = utcnow()
     values: dict = {
@@ -260,51 +476,85 @@ def record(attempt: Attempt, response: Response) -> Outcome:
         "last_status_code": response.status_code,
         "last_error": response.error[:REASON_MAX_LENGTH] if response.error else None,
     }
+    webhook_values: dict = {}
     if response.succeeded:
-        outcome = Outcome(DELIVERED)
+        outcome = Outcome(DELIVERED, webhook_id=claim.webhook_id)
         values.update(status=DELIVERED, delivered_at=now)
-    elif response.retryable and attempt.number < config["WEBHOOK_MAX_ATTEMPTS"]:
+        webhook_values.update(consecutive_failures=0, failing_attempts=0, paused_until=None)
+    elif response.retryable:
+        # The webhook backs off as a whole: its run of failing attempts sets the pause.
         delay = retry_delay(
-            attempt.number,
+            max(claim.number, claim.failing_attempts + 1),
             config["WEBHOOK_RETRY_BASE_SECONDS"],
             config["WEBHOOK_RETRY_MAX_SECONDS"],
             response.retry_after,
         )
-        outcome = Outcome(PENDING, retry_in=delay)
-        values.update(next_attempt_at=now + timedelta(seconds=delay))
+        webhook_values.update(
+            failing_attempts=WEBHOOKS.c.failing_attempts + 1,
+            paused_until=now + timedelta(seconds=delay),
+        )
+        if claim.number < config["WEBHOOK_MAX_ATTEMPTS"]:
+            outcome = Outcome(PENDING, retry_in=delay, webhook_id=claim.webhook_id)
+            values.update(next_attempt_at=now + timedelta(seconds=delay))
+        else:
+            outcome = Outcome(FAILED, webhook_id=claim.webhook_id)
+            values.update(status=FAILED)
     else:
-        outcome = Outcome(FAILED)
+        outcome = Outcome(FAILED, webhook_id=claim.webhook_id)
         values.update(status=FAILED)
+    if outcome.status == FAILED:
+        webhook_values.update(consecutive_failures=WEBHOOKS.c.consecutive_failures + 1)
+    # Lock order as in claim(): the webhook's row first, then the delivery's.
+    db.session.execute(
+        update(WEBHOOKS)
+        .where(WEBHOOKS.c.id == claim.webhook_id)
+        .values(**(webhook_values or {"failing_attempts": WEBHOOKS.c.failing_attempts}))
+    )
     # Only while our claim holds: a worker that outlived its lease must not overwrite another's.
     kept = db.session.execute(
         update(DELIVERIES)
         .where(
-            DELIVERIES.c.id == attempt.delivery_id,
-            DELIVERIES.c.claimed_until == attempt.claimed_until,
+            DELIVERIES.c.id == claim.delivery_id,
+            DELIVERIES.c.claimed_until == claim.claimed_until,
+            DELIVERIES.c.attempts == claim.number,
         )
         .values(**values)
     ).rowcount
-    if kept and outcome.status == DELIVERED and attempt.failures_before:
-        db.session.execute(
-            update(WEBHOOKS)
-            .where(WEBHOOKS.c.id == attempt.webhook_id, WEBHOOKS.c.consecutive_failures != 0)
-            .values(consecutive_failures=0)
-        )
-    elif kept and outcome.status == FAILED:
-        count_failure(attempt.webhook_id, response.describe())
-    db.session.commit()
-    _log_attempt(attempt, response, outcome)
-    return outcome if kept else Outcome("lost claim")
-
-
-def count_failure(webhook_id: int, last_error: str) -> None:
-    """One more delivery failed for good: disable the webhook after too many in a row."""
+    if not kept:
+        db.session.rollback()  # the webhook's counts too: this result is not the delivery's
+        outcome = Outcome("lost claim", webhook_id=claim.webhook_id)
+    elif outcome.status == FAILED:
+        disable_after_failures(claim.webhook_id, response.describe())
+    # The request was made either way: the history keeps it (unless the delivery is gone).
+    row = attempt_row(claim, response)
     db.session.execute(
-        update(Webhook)
-        .where(Webhook.id == webhook_id)
-        .values(consecutive_failures=Webhook.consecutive_failures + 1)
-        .execution_options(synchronize_session=False)
+        insert(ATTEMPTS).from_select(
+            list(row),
+            select(*(literal(value, ATTEMPTS.c[name].type) for name, value in row.items())).where(
+                exists().where(DELIVERIES.c.id == claim.delivery_id)
+            ),
+        )
     )
+    db.session.commit()
+    _log_attempt(claim, response, outcome)
+    return outcome
+
+
+def attempt_row(claim: Claim, response: Response) -> dict:
+    """The history row of one attempt."""
+    return {
+        "delivery_id": claim.delivery_id,
+        "number": claim.number,
+        "started_at": response.started_at,
+        "duration_ms": round(response.duration * 1000),
+        "status_code": response.status_code,
+        "error": response.error[:REASON_MAX_LENGTH] if response.error else None,
+        "response_excerpt": response.excerpt,
+    }
+
+
+def disable_after_failures(webhook_id: int, last_error: str) -> None:
+    """After too many deliveries failed for good in a row, disable the webhook."""
     webhook = db.session.get(Webhook, webhook_id, populate_existing=True)
     limit = current_app.config["WEBHOOK_DISABLE_AFTER_FAILURES"]
     if webhook is not None and webhook.enabled and webhook.consecutive_failures >= limit:
@@ -314,28 +564,53 @@ def count_failure(webhook_id: int, last_error: str) -> None:
         log.warning("webhook %s %s", webhook_id, webhook.disabled_reason)
 
 
-def _log_attempt(attempt: Attempt, response: Response, outcome: Outcome) -> None:
+def _log_attempt(claim: Claim, response: Response, outcome: Outcome) -> None:
     if outcome.status == DELIVERED:
         result = "delivered"
     elif outcome.retry_in is not None:
         result = f"will retry in {outcome.retry_in:.2f}s"
-    else:
+    elif outcome.status == FAILED:
         result = "failed for good"
+    else:
+        result = "result discarded: the claim ran out and was taken again"
     log.log(
         logging.INFO if response.succeeded else logging.WARNING,
-        "webhook delivery %s (%s) attempt %d to %s: %s, %s",
-        attempt.message_id,
-        attempt.event,
-        attempt.number,
-        attempt.url,
+        "webhook delivery %s (%s) attempt %d to %s: %s in %.3fs, %s",
+        claim.message_id,
+        claim.event,
+        claim.number,
+        claim.url,
         response.describe(),
+        response.duration,
         result,
     )
 
 
 def attempt_delivery(message_id: str) -> Outcome:
-    """Make one attempt at delivering `message_id`, if it is pending, due and unclaimed."""
-    attempt = claim(message_id)
-    if attempt is None:
-        return Outcome("skipped")
-    return record(attempt, post(attempt))
+    """Make one attempt at delivering `message_id`, if it is pending, due and unclaimed and its
+    webhook has a free slot."""
+    taken = claim(message_id)
+    if isinstance(taken, Outcome):
+        return taken
+    return record(taken, post(taken))
+
+
+def next_due(webhook_id: int, limit: int) -> list[str]:
+    """Message ids of the webhook's oldest due, unclaimed deliveries (none while it is paused)."""
+    now = utcnow()
+    message_ids = db.session.scalars(
+        select(DELIVERIES.c.message_id)
+        .select_from(DELIVERIES.join(WEBHOOKS, DELIVERIES.c.webhook_id == WEBHOOKS.c.id))
+        .where(
+            DELIVERIES.c.webhook_id == webhook_id,
+            DELIVERIES.c.status == PENDING,
+            DELIVERIES.c.next_attempt_at <= now,
+            _unclaimed(now),
+            _not_paused(now),
+            WEBHOOKS.c.enabled.is_(True),
+        )
+        .order_by(DELIVERIES.c.next_attempt_at, DELIVERIES.c.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    return list(message_ids)

@@ -27,6 +27,8 @@ PING_EVENT = "webhook.ping"
 EVENT_MAX_LENGTH = 64
 SECRET_TAG = "whsec_"
 REASON_MAX_LENGTH = 255
+# What an attempt keeps of the receiver's answer: the first KiB is enough to tell what went wrong.
+EXCERPT_MAX_BYTES = 1024
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -51,6 +53,10 @@ class Webhook(db.Model):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(REASON_MAX_LENGTH), default=None)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts in a row that failed in a way worth retrying (timeout, connection error, 5xx):
+    # the webhook as a whole backs off until `paused_until`, its pending deliveries wait.
+    failing_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -75,6 +81,8 @@ class Webhook(db.Model):
         self.enabled = True
         self.disabled_reason = None
         self.consecutive_failures = 0
+        self.failing_attempts = 0
+        self.paused_until = None
 
     def rotate_secret(self) -> str:
         """Sign from now on with a new secret, and return it."""
@@ -103,6 +111,15 @@ class Delivery(db.Model):
     __table_args__ = (
         # The sweep looks for pending deliveries that are due.
         Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        # A claim counts a webhook's attempts in flight; a finished attempt finds its next due.
+        Index(
+            "ix_webhook_deliveries_webhook_id_status_next_attempt_at",
+            "webhook_id",
+            "status",
+            "next_attempt_at",
+        ),
+        # Pruning looks for deliveries older than the retention.
+        Index("ix_webhook_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,3 +143,21 @@ class Delivery(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     webhook: Mapped[Webhook] = relationship(lazy="raise")
+
+
+class DeliveryAttempt(db.Model):
+    """One request made for a delivery: when, how long, and what the receiver answered."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    # Pruning looks for attempts older than the retention.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(String(REASON_MAX_LENGTH), default=None)
+    response_excerpt: Mapped[str | None] = mapped_column(String(EXCERPT_MAX_BYTES), default=None)

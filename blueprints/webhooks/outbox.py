@@ -9,7 +9,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
+from kombu.pools import producers
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -24,9 +25,6 @@ from .queries import subscribed_webhook_ids
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "webhooks.deliver"  # tasks.deliver_webhook
-# Handing over must not hold up a request for long when the broker is down: one quick retry,
-# then the rows stay pending and the sweep hands them over once the broker is back.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1}
 # Message ids written in the session's transaction, handed over after it commits.
 _PENDING_KEY = "webhook_messages"
 
@@ -89,20 +87,35 @@ def subscribe_outbox(app: Flask) -> None:
         event.listen(db.session, "after_soft_rollback", _after_soft_rollback)
 
 
+def publisher():
+    """A producer whose every step on the broker is bounded by BROKER_PUBLISH_TIMEOUT_SECONDS
+    (connect, each command), with no retry: a frozen broker costs a request that much at most,
+    and the rows stay pending for the sweep."""
+    timeout = current_app.config["BROKER_PUBLISH_TIMEOUT_SECONDS"]
+    connection = celery.connection_for_write(
+        connect_timeout=timeout,
+        transport_options={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "max_retries": 0,
+        },
+    )
+    # kombu keeps one pool per connection settings (and resets them in a forked child).
+    return producers[connection].acquire(block=True, timeout=timeout)
+
+
 def hand_over(message_ids: Iterable[str], countdown: float | None = None) -> int:
     """Send delivery tasks to the broker; how many were sent (the rest wait for the sweep)."""
     message_ids = list(message_ids)
+    if not message_ids:
+        return 0
     deliver_webhook = celery.tasks[DELIVER_TASK]  # tasks.py, which imports this module
     sent = 0
     try:
-        with celery.producer_or_acquire() as producer:
+        with publisher() as producer:
             for message_id in message_ids:
                 deliver_webhook.apply_async(
-                    (message_id,),
-                    countdown=countdown,
-                    producer=producer,
-                    retry=True,
-                    retry_policy=PUBLISH_RETRY_POLICY,
+                    (message_id,), countdown=countdown, producer=producer, retry=False
                 )
                 sent += 1
     except Exception:

@@ -1,4 +1,5 @@
-"""Celery tasks of the webhooks service: deliver one message, and sweep up what is pending.
+"""Celery tasks of the webhooks service: deliver one message, sweep up what is pending, prune
+old history.
 
 Tasks take message ids and are idempotent: a delivery is claimed before it is sent, so a task
 that runs twice (a redelivered message, a sweep) sends once.
@@ -9,29 +10,37 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from app.extensions import celery, db
 from app.locks import fleet_lock
 from app.types import utcnow
 
-from .delivery import attempt_delivery
-from .models import PENDING, Delivery
+from .delivery import attempt_delivery, next_due
+from .models import PENDING, Delivery, DeliveryAttempt, Webhook
 from .outbox import DELIVER_TASK, hand_over
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 SWEEP_SECONDS = 20  # well within the tasks' soft time limit (celeryconfig.py)
+# Pruning deletes this many rows per statement and transaction: locks are held briefly.
+PRUNE_BATCH = 500
+PRUNE_SECONDS = 20
 
 
 @celery.task(name=DELIVER_TASK)
 def deliver_webhook(message_id: str) -> str:
-    """Attempt the delivery `message_id`; on a retryable failure, schedule the next attempt."""
+    """Attempt the delivery `message_id`; on a retryable failure, schedule the next attempt;
+    once the attempt is over, hand over the webhook's next due deliveries (its slot is free)."""
     outcome = attempt_delivery(message_id)
     if outcome.retry_in is not None:
         hand_over([message_id], countdown=outcome.retry_in)
-    return outcome.status
+    elif outcome.webhook_id is not None:
+        limit = current_app.config["WEBHOOK_MAX_CONCURRENT_ATTEMPTS"]
+        hand_over(next_due(outcome.webhook_id, limit))
+    return f"{outcome.status} ({outcome.reason})" if outcome.reason else outcome.status
 
 
 @celery.task(name="webhooks.sweep")
@@ -68,8 +77,10 @@ def sweep_overdue_deliveries() -> int:
 def overdue_deliveries(limit: int) -> list[str]:
     """Message ids of pending deliveries due for a while and unclaimed, marked as handed over.
 
-    Marking (next_attempt_at = now) keeps the next sweeps off them for the grace period, so a
-    long queue is not flooded with copies; a copy that does go out finds nothing to claim.
+    Deliveries of a paused webhook, or of one with an attempt in flight, are left alone: the
+    end of the pause, or of that attempt, hands them over. Marking (next_attempt_at = now)
+    keeps the next sweeps off them for the grace period, so a long queue is not flooded with
+    copies; a copy that does go out finds nothing to claim.
     """
     now = utcnow()
     grace = timedelta(seconds=current_app.config["WEBHOOK_SWEEP_GRACE_SECONDS"])
@@ -78,9 +89,19 @@ def overdue_deliveries(limit: int) -> list[str]:
         Delivery.next_attempt_at <= now - grace,
         or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
     )
+    busy = aliased(Delivery)
     rows = db.session.execute(
         select(Delivery.id, Delivery.message_id)
-        .where(*overdue)
+        .join(Webhook, Delivery.webhook_id == Webhook.id)
+        .where(
+            *overdue,
+            or_(Webhook.paused_until.is_(None), Webhook.paused_until <= now),
+            ~exists().where(
+                busy.webhook_id == Delivery.webhook_id,
+                busy.status == PENDING,
+                busy.claimed_until > now,
+            ),
+        )
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
     ).all()
@@ -95,3 +116,50 @@ def overdue_deliveries(limit: int) -> list[str]:
     )
     db.session.commit()
     return [row.message_id for row in rows]
+
+
+@celery.task(name="webhooks.prune")
+def prune_deliveries() -> int:
+    """Delete deliveries and attempts older than WEBHOOK_RETENTION_DAYS; how many rows."""
+    return prune()
+
+
+def prune() -> int:
+    """Small batches, each its own short transaction, for up to PRUNE_SECONDS: never a long
+    lock on the tables the workers write. Pending deliveries are kept whatever their age."""
+    retention = timedelta(days=current_app.config["WEBHOOK_RETENTION_DAYS"])
+    cutoff = utcnow() - retention
+    deleted = 0
+    deadline = time.monotonic() + PRUNE_SECONDS
+    while time.monotonic() < deadline:
+        attempt_ids = db.session.scalars(
+            select(DeliveryAttempt.id)
+            .where(DeliveryAttempt.started_at < cutoff)
+            .order_by(DeliveryAttempt.started_at)
+            .limit(PRUNE_BATCH)
+        ).all()
+        delivery_ids = db.session.scalars(
+            select(Delivery.id)
+            .where(Delivery.created_at < cutoff, Delivery.status != PENDING)
+            .order_by(Delivery.created_at)
+            .limit(PRUNE_BATCH)
+        ).all()
+        db.session.rollback()
+        if not attempt_ids and not delivery_ids:
+            break
+        if attempt_ids:
+            deleted += _delete(DeliveryAttempt, DeliveryAttempt.id.in_(attempt_ids))
+        if delivery_ids:
+            deleted += _delete(DeliveryAttempt, DeliveryAttempt.delivery_id.in_(delivery_ids))
+            deleted += _delete(Delivery, Delivery.id.in_(delivery_ids))
+    if deleted:
+        log.info("webhook history pruned: %d rows older than %s", deleted, cutoff.isoformat())
+    return deleted
+
+
+def _delete(model, condition) -> int:
+    count = db.session.execute(
+        delete(model).where(condition).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return count

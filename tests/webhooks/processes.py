@@ -65,8 +65,12 @@ class Process:
 class Worker(Process):
     """`celery -A app.worker worker` with beat embedded (-B), as the Procfile runs them."""
 
-    def __init__(self, environ: dict[str, str], folder: Path, name: str) -> None:
+    def __init__(
+        self, environ: dict[str, str], folder: Path, name: str, threads: int | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        # One process by default; `threads` runs the Procfile's pool (--pool=threads).
+        pool = ["--pool=threads", f"--concurrency={threads}"] if threads else ["--concurrency=1"]
         command = [
             sys.executable,
             "-m",
@@ -77,7 +81,7 @@ class Worker(Process):
             "--beat",
             f"--schedule={folder / 'beat-schedule'}",
             "--loglevel=INFO",
-            "--concurrency=1",
+            *pool,
             f"--hostname={name}@%h",
             "--without-gossip",
             "--without-mingle",
@@ -121,3 +125,10 @@ class OwnRedis(Process):
     def start(self) -> None:
         super().start()
         wait_until(self.answers, 10, "the test's Redis to answer PING")
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and accept bytes, nothing answers (a hung broker)."""
+        self._signal_group(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal_group(signal.SIGCONT)

@@ -1,5 +1,7 @@
 """A webhook receiver on 127.0.0.1 for the tests: records every request, answers as scripted."""
 
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.time)
+    finished_at: float | None = None  # when the answer was sent, or the sender went away
 
 
 @dataclass
@@ -22,6 +25,15 @@ class Hold:
     status: int = 200
     timeout: float = 30.0
     arrived: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Trickle:
+    """An answer that comes a byte every `interval` seconds (an endless header line) until
+    `stop` is set or the sender hangs up: per-read timeouts never fire on it."""
+
+    interval: float = 0.1
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -38,7 +50,7 @@ class Receiver:
     def __init__(self) -> None:
         self._received: list[Received] = []
         self._scripts: dict[str, list] = {}
-        self._holds: list[Hold] = []
+        self._holds: list[Hold | Trickle] = []
         self._changed = threading.Condition()
         receiver = self
 
@@ -50,7 +62,17 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                reply = receiver._record(Received(self.path, headers, body))
+                received = Received(self.path, headers, body)
+                reply = receiver._record(received)
+                try:
+                    self.answer(reply)
+                finally:
+                    received.finished_at = time.time()
+
+            def answer(self, reply) -> None:
+                if isinstance(reply, Trickle):
+                    self.trickle(reply)
+                    return
                 if isinstance(reply, Hold):
                     reply.arrived.set()
                     reply.release.wait(reply.timeout)
@@ -66,6 +88,22 @@ class Receiver:
                     self.wfile.write(b"ok")
                 except OSError:
                     pass  # the sender is gone (timed out, killed)
+
+            def trickle(self, trickle: Trickle) -> None:
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+                    self.wfile.flush()
+                    while not trickle.stop.is_set():
+                        # Wake up at once when the sender hangs up (its deadline cut it).
+                        readable, _, _ = select.select([self.connection], [], [], trickle.interval)
+                        if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                            raise ConnectionResetError("the sender hung up")
+                        self.wfile.write(b"a")
+                        self.wfile.flush()
+                    self.wfile.write(b"\r\nContent-Length: 2\r\n\r\nok")
+                    self.wfile.flush()
+                except OSError:
+                    self.close_connection = True
 
             def log_message(self, format, *args) -> None:
                 pass
@@ -84,7 +122,7 @@ class Receiver:
         """Answer the next requests to `path` with `replies` (status codes, Reply, Hold)."""
         with self._changed:
             self._scripts.setdefault(path, []).extend(replies)
-            self._holds.extend(reply for reply in replies if isinstance(reply, Hold))
+            self._holds.extend(reply for reply in replies if isinstance(reply, Hold | Trickle))
 
     def _record(self, received: Received):
         with self._changed:
@@ -92,6 +130,16 @@ class Receiver:
             self._changed.notify_all()
             script = self._scripts.get(received.path)
             return script.pop(0) if script else 200
+
+    def overlapping(self, path: str) -> list[tuple[Received, Received]]:
+        """Pairs of requests to `path` that were in flight at the same time."""
+        received = sorted(self.requests(path), key=lambda r: r.at)
+        return [
+            (first, second)
+            for index, first in enumerate(received)
+            for second in received[index + 1 :]
+            if second.at < (first.finished_at or time.time())
+        ]
 
     def requests(self, path: str) -> list[Received]:
         with self._changed:
@@ -115,6 +163,6 @@ class Receiver:
     def close(self) -> None:
         with self._changed:
             for hold in self._holds:
-                hold.release.set()
+                (hold.stop if isinstance(hold, Trickle) else hold.release).set()
         self._server.shutdown()
         self._server.server_close()

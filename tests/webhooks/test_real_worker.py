@@ -10,9 +10,13 @@ import json
 import os
 import re
 import subprocess
+import statistics
+import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -33,7 +37,7 @@ from config import get_config
 from tests.helpers import client_key_headers
 from tests.polling import wait_until
 from tests.webhooks.processes import PROJECT_ROOT, OwnRedis, Worker
-from tests.webhooks.receiver import Hold, Receiver
+from tests.webhooks.receiver import Hold, Receiver, Trickle
 
 pytestmark = pytest.mark.system
 
@@ -45,9 +49,13 @@ FAST_WEBHOOK_SETTINGS = {
     "WEBHOOK_RETRY_BASE_SECONDS": "0.1",
     "WEBHOOK_CONNECT_TIMEOUT_SECONDS": "0.5",
     "WEBHOOK_READ_TIMEOUT_SECONDS": "1.5",
+    "WEBHOOK_ATTEMPT_DEADLINE_SECONDS": "1.5",
     "WEBHOOK_DELIVERY_LEASE_SECONDS": "2.5",
     "WEBHOOK_SWEEP_GRACE_SECONDS": "0.5",
     "WEBHOOK_SWEEP_INTERVAL_SECONDS": "0.25",
+    # SQLite: as in production, so the worker's threads and this process wait for each other's
+    # writes instead of failing with "database is locked".
+    "TEST_SQLITE_BEGIN": "BEGIN IMMEDIATE",
 }
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 EVERY_BROKER = pytest.mark.parametrize("worker", ["redis", "filesystem", "rabbitmq"], indirect=True)
@@ -199,11 +207,12 @@ def worker(request, real_app, tmp_path_factory):
     or "own redis" (a server of the test's own it may stop)."""
     kind = request.param
     folder = tmp_path_factory.mktemp(f"worker-{kind.replace(' ', '-')}")
+    threads = 4 if kind.endswith(" threads") else None  # the Procfile's pool
     queue = f"webhooks-e2e-{uuid.uuid4().hex[:12]}"
     own_redis = None
     options: dict = {}
     vhost = None
-    if kind == "redis":
+    if kind.startswith("redis"):
         broker_url = SHARED_REDIS_URL
     elif kind == "rabbitmq":
         vhost = queue
@@ -219,7 +228,7 @@ def worker(request, real_app, tmp_path_factory):
     environ = worker_environment(
         real_app.config["DATABASE_URL_FOR_WORKERS"], broker_url, folder, queue
     )
-    process = Worker(environ, folder, name=queue)
+    process = Worker(environ, folder, name=queue, threads=threads)
     try:
         with sending_to(broker_url, options, queue):
             process.start()
@@ -228,7 +237,7 @@ def worker(request, real_app, tmp_path_factory):
         process.stop(grace=1)
         if own_redis is not None:
             own_redis.stop()
-        if kind == "redis":
+        if kind.startswith("redis"):
             forget_queue(redis.Redis.from_url(broker_url), queue)
         if vhost is not None:
             rabbitmqctl("delete_vhost", vhost)
@@ -266,9 +275,16 @@ class Hook:
 @pytest.fixture
 def hook(real_app, receiver: Receiver, request):
     """A webhook of a new client for article.created, to a receiver path of the test's own."""
-    path = "/e2e/" + re.sub(r"\W", "-", request.node.name) + "-" + uuid.uuid4().hex[:6]
+    with registered_hook(real_app, receiver, request.node.name) as hook:
+        yield hook
+
+
+@contextmanager
+def registered_hook(real_app, receiver: Receiver, name: str):
+    """A webhook of a new client for article.created, deleted at the end of the block."""
+    path = "/e2e/" + re.sub(r"\W", "-", name) + "-" + uuid.uuid4().hex[:6]
     with real_app.app_context():
-        headers = client_key_headers("end-to-end")
+        headers = client_key_headers(name[:60])
     client = real_app.test_client()
     response = client.post(
         "/api/webhooks",
@@ -301,10 +317,10 @@ def author_headers(real_app) -> dict[str, str]:
     return {"Authorization": f"Token {response.get_json()['user']['token']}"}
 
 
-def create_article(real_app, title: str = "Hello") -> dict:
+def create_article(real_app, title: str = "Hello", headers: dict | None = None) -> dict:
     article = {"title": f"{title} {uuid.uuid4().hex[:8]}", "description": "d", "body": "b"}
     response = real_app.test_client().post(
-        "/api/articles", json={"article": article}, headers=author_headers(real_app)
+        "/api/articles", json={"article": article}, headers=headers or author_headers(real_app)
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["article"]
@@ -431,3 +447,99 @@ def test_private_targets_are_refused(real_app, monkeypatch):
 
     assert response.status_code == 422
     assert "loopback address 127.0.0.1" in response.get_json()["errors"]["url"][0]
+
+
+def paced(count: int, per_second: float):
+    """Yield `count` times, `per_second` times a second: a steady stream of events."""
+    started = time.monotonic()
+    for index in range(count):
+        time.sleep(max(0.0, started + index / per_second - time.monotonic()))  # load pacing
+        yield index
+
+
+def event_latency(received) -> float:
+    """Seconds from the event (its payload's timestamp, just before the commit) to arrival."""
+    timestamp = json.loads(received.body)["timestamp"].replace("Z", "+00:00")
+    return received.at - datetime.fromisoformat(timestamp).timestamp()
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("worker", ["redis threads"], indirect=True)
+def test_a_trickling_receiver_holds_one_slot_and_another_clients_events_keep_flowing(
+    real_app, worker, receiver
+):
+    articles = 20
+    stop = threading.Event()
+    with (
+        registered_hook(real_app, receiver, "trickler") as trickler,
+        registered_hook(real_app, receiver, "honest") as honest,
+    ):
+        try:
+            # Every answer to the trickler comes a byte every 0.1 s: no read ever times out.
+            receiver.script(trickler.path, *[Trickle(stop=stop) for _ in range(4 * articles)])
+            headers = author_headers(real_app)
+            create_article(real_app, headers=headers)
+            receiver.wait_for(trickler.path, timeout=5)  # it trickles from here on
+            for _ in paced(articles, per_second=5):
+                create_article(real_app, headers=headers)
+
+            delivered = receiver.wait_for(honest.path, count=articles + 1, timeout=15)
+            trickled = receiver.requests(trickler.path)
+        finally:
+            stop.set()
+
+    latencies = sorted(event_latency(received) for received in delivered)
+    percentiles = statistics.quantiles(latencies, n=100)
+    p50, p99 = percentiles[49], percentiles[98]
+    print(f"honest receiver under a trickler: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    assert p99 <= 1.0, latencies
+    assert len({r.headers["webhook-id"] for r in delivered}) == articles + 1
+    # One slot for the trickler's webhook: never two requests at once, above all not with one
+    # webhook-id; each was cut at the deadline (1.5 s), not left to trickle on.
+    assert receiver.overlapping(trickler.path) == []
+    assert all(r.finished_at and r.finished_at - r.at < 2.5 for r in trickled)
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("worker", ["own redis"], indirect=True)
+def test_with_the_broker_frozen_a_post_gets_its_201_within_2_seconds_and_is_delivered_once(
+    real_app, worker, hook, receiver
+):
+    headers = author_headers(real_app)
+    create_article(real_app, headers=headers)  # this process now holds a broker connection
+    [first] = receiver.wait_for(hook.path, timeout=5)
+    wait_until(
+        lambda: stored_delivery(real_app, first.headers["webhook-id"]).status == "delivered",
+        5,
+        "the first delivery to be recorded",
+    )
+    answered: dict = {}
+
+    def post_article() -> None:
+        started = time.monotonic()
+        article = {"title": f"Frozen {uuid.uuid4().hex[:8]}", "description": "d", "body": "b"}
+        response = real_app.test_client().post(
+            "/api/articles", json={"article": article}, headers=headers
+        )
+        answered.update(status=response.status_code, seconds=time.monotonic() - started)
+
+    worker.own_redis.freeze()
+    try:
+        request = threading.Thread(target=post_article, daemon=True)
+        request.start()
+        request.join(timeout=2)
+    finally:
+        worker.own_redis.thaw()
+    request.join(timeout=30)
+
+    print(f"POST /api/articles with the broker frozen: {answered.get('seconds', 0):.3f} s")
+    assert answered.get("seconds", 99) < 2, answered
+    assert answered["status"] == 201
+    _, second = receiver.wait_for(hook.path, count=2, timeout=15)
+    message_id = second.headers["webhook-id"]
+    wait_until(
+        lambda: stored_delivery(real_app, message_id).status == "delivered",
+        5,
+        "the delivery to be recorded",
+    )
+    assert [r.headers["webhook-id"] for r in receiver.requests(hook.path)].count(message_id) == 1

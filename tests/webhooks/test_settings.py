@@ -35,9 +35,8 @@ def test_production_refuses_to_start_with_private_targets_allowed(
         get_config("production")
 
 
-def test_the_lease_must_outlast_a_request(monkeypatch):
-    monkeypatch.setenv("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "5")
-    monkeypatch.setenv("WEBHOOK_READ_TIMEOUT_SECONDS", "30")
+def test_the_lease_must_outlast_an_attempt(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_ATTEMPT_DEADLINE_SECONDS", "30")
     monkeypatch.setenv("WEBHOOK_DELIVERY_LEASE_SECONDS", "30")
 
     with pytest.raises(ConfigError, match="WEBHOOK_DELIVERY_LEASE_SECONDS must exceed"):
