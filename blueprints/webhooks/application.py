@@ -11,13 +11,21 @@ from blueprints.clients.auth import requires_client_key
 
 from . import services
 from .models import Webhook
-from .queries import deliveries_page, find_delivery, find_webhook, webhooks_page
+from .queries import (
+    attempts_page,
+    deliveries_page,
+    find_delivery,
+    find_webhook,
+    webhooks_page,
+)
 from .serializers import (
+    AttemptOutput,
     DeliveryOutput,
     NewWebhookInput,
     WebhookOutput,
     WebhookSecretOutput,
     WebhookUpdateInput,
+    attempt_output,
     delivery_output,
     new_webhook_input,
     webhook_output,
@@ -30,6 +38,7 @@ webhook_envelope = envelope("webhook", WebhookOutput)
 secret_envelope = envelope("webhook", WebhookSecretOutput)
 delivery_envelope = envelope("delivery", DeliveryOutput)
 NO_SUCH_WEBHOOK = "The client has no webhook with this id"
+NO_SUCH_DELIVERY = "No such webhook, or no such delivery of it"
 DISABLED = "The webhook is disabled: enable it first"
 
 
@@ -142,7 +151,7 @@ def list_deliveries(client, webhook_id):
 @documents(
     output=delivery_envelope,
     status=202,
-    responses={404: "No such webhook, or no such delivery of it", 422: DISABLED},
+    responses={404: NO_SUCH_DELIVERY, 422: DISABLED},
     auth=CLIENT_KEY,
 )
 @requires_client_key
@@ -154,3 +163,19 @@ def redeliver_delivery(client, webhook_id, delivery_id):
     services.redeliver(delivery)
     db.session.commit()
     return {"delivery": delivery_output.dump(delivery)}, 202
+
+
+@blueprint.get("/webhooks/<int:webhook_id>/deliveries/<delivery_id>/attempts")
+@documents(
+    query=PageQuery,
+    output=envelope("attempts", AttemptOutput, many=True, count="attemptsCount"),
+    responses={404: NO_SUCH_DELIVERY},
+    auth=CLIENT_KEY,
+)
+@requires_client_key
+def list_delivery_attempts(client, webhook_id, delivery_id):
+    """A delivery's attempts, oldest first: when, how long, status code or error, and the
+    first KiB of the answer."""
+    delivery = find_delivery(find_webhook(client, webhook_id), delivery_id)
+    attempts, count = attempts_page(delivery, *page_arguments())
+    return {"attempts": attempt_output.dump(attempts, many=True), "attemptsCount": count}

@@ -9,7 +9,7 @@ from app.errors import ApiError, found
 from app.extensions import db
 from blueprints.clients.models import Client
 
-from .models import Delivery, Webhook, WebhookEvent
+from .models import Delivery, DeliveryAttempt, Webhook, WebhookEvent
 
 
 def find_webhook(client: Client, webhook_id: int) -> Webhook:
@@ -46,6 +46,23 @@ def find_delivery(webhook: Webhook, message_id: str) -> Delivery:
     """The webhook's delivery `message_id`; 404 if it has none."""
     query = db.select(Delivery).filter_by(webhook_id=webhook.id, message_id=message_id)
     return found(db.session.scalar(query), "delivery")
+
+
+def attempts_page(
+    delivery: Delivery, limit: int, offset: int
+) -> tuple[Iterable[DeliveryAttempt], int]:
+    """A page of the delivery's attempts, oldest first, and how many it has."""
+    count = db.session.scalar(
+        db.select(db.func.count(DeliveryAttempt.id)).filter_by(delivery_id=delivery.id)
+    )
+    attempts = db.session.scalars(
+        db.select(DeliveryAttempt)
+        .filter_by(delivery_id=delivery.id)
+        .order_by(DeliveryAttempt.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return attempts, count
 
 
 def subscribed_webhook_ids(event_type: str) -> list[int]:

@@ -72,7 +72,17 @@ class DeliveryOutput(Schema):
     nextAttemptAt = Timestamp(attribute="next_attempt_at")
 
 
+class AttemptOutput(Schema):
+    number = fields.Integer()
+    startedAt = Timestamp(attribute="started_at")
+    durationMs = fields.Integer(attribute="duration_ms")
+    statusCode = fields.Integer(attribute="status_code", allow_none=True)
+    error = fields.String(allow_none=True)
+    responseExcerpt = fields.String(attribute="response_excerpt", allow_none=True)
+
+
 new_webhook_input = NewWebhookInput()
 webhook_update_input = WebhookUpdateInput()
 webhook_output = WebhookOutput()
 delivery_output = DeliveryOutput()
+attempt_output = AttemptOutput()

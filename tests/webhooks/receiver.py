@@ -42,6 +42,7 @@ class Reply:
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
 
 
 class Receiver:
@@ -83,9 +84,9 @@ class Receiver:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", "2")
+                    self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(reply.body)
                 except OSError:
                     pass  # the sender is gone (timed out, killed)
 

@@ -20,11 +20,11 @@ from standardwebhooks import Webhook as StandardWebhook
 from app.extensions import db
 from app.types import utcnow
 from blueprints.clients.services import create_client
-from blueprints.webhooks.delivery import attempt_delivery, claim, retry_delay
-from blueprints.webhooks.models import Delivery, Webhook
+from blueprints.webhooks.delivery import attempt_delivery, claim, post, record, retry_delay
+from blueprints.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from blueprints.webhooks.outbox import event_body, record_delivery
-from blueprints.webhooks.tasks import deliver_webhook, sweep_deliveries
-from tests.webhooks.receiver import Hold, Reply
+from blueprints.webhooks.tasks import deliver_webhook, prune_deliveries, sweep_deliveries
+from tests.webhooks.receiver import Hold, Reply, Trickle
 from tests.webhooks.support import sent_tasks
 
 pytestmark = pytest.mark.usefixtures("private_targets")
@@ -396,3 +396,153 @@ def test_tls_certificates_are_verified(tls_receiver):
     assert outcome.status == "pending"  # retried: the certificate may yet be fixed
     assert "CERTIFICATE_VERIFY_FAILED" in refreshed(delivery).last_error
     assert received == []
+
+
+def attempts_of(delivery: Delivery) -> list[DeliveryAttempt]:
+    query = db.select(DeliveryAttempt).filter_by(delivery_id=delivery.id)
+    return list(db.session.scalars(query.order_by(DeliveryAttempt.id)))
+
+
+def another_delivery(delivery: Delivery) -> Delivery:
+    """A second pending delivery to the same webhook, committed."""
+    other = record_delivery(delivery.webhook_id, "profile.followed", "{}")
+    db.session.commit()
+    sent_tasks()
+    return other
+
+
+def test_an_answer_that_trickles_is_cut_at_the_deadline(receiver, path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_READ_TIMEOUT_SECONDS", 0.3)  # never trips
+    monkeypatch.setitem(app.config, "WEBHOOK_ATTEMPT_DEADLINE_SECONDS", 0.6)
+    trickle = Trickle(interval=0.05)
+    receiver.script(path, trickle)
+    delivery = make_delivery(receiver.url(path))
+
+    try:
+        outcome = attempt_delivery(delivery.message_id)
+    finally:
+        trickle.stop.set()
+
+    assert outcome.status == "pending"
+    assert refreshed(delivery).last_error == "timed out after 0.6 s"
+    [attempt] = attempts_of(delivery)
+    assert 600 <= attempt.duration_ms < 1500
+    assert (attempt.status_code, attempt.error) == (None, "timed out after 0.6 s")
+
+
+def test_each_attempt_is_recorded_with_the_first_kib_of_the_answer(receiver, path):
+    receiver.script(path, Reply(503, body=b"x" * 100_000), Reply(200, body="é".encode()))
+    delivery = make_delivery(receiver.url(path))
+
+    attempt_delivery(delivery.message_id)
+    with freeze_time(refreshed(delivery).next_attempt_at + timedelta(seconds=1)):
+        attempt_delivery(delivery.message_id)
+
+    first, second = attempts_of(delivery)
+    assert (first.number, first.status_code, first.response_excerpt) == (1, 503, "x" * 1024)
+    assert (second.number, second.status_code, second.response_excerpt) == (2, 200, "é")
+    assert first.started_at < second.started_at and first.duration_ms >= 0
+
+
+def test_a_stale_attempts_late_result_is_discarded(receiver, path, app):
+    delivery = make_delivery(receiver.url(path))
+    stale = claim(delivery.message_id)  # then its worker stalls past the lease
+    lease = app.config["WEBHOOK_DELIVERY_LEASE_SECONDS"]
+    with freeze_time(utcnow() + timedelta(seconds=lease + 1)):
+        assert attempt_delivery(delivery.message_id).status == "delivered"
+
+        outcome = record(stale, post(stale))  # the stale attempt answers at last: 200 too
+
+    assert outcome.status == "lost claim"
+    stored = refreshed(delivery)
+    assert (stored.status, stored.attempts) == ("delivered", 2)
+    assert [a.number for a in attempts_of(delivery)] == [2, 1]  # both requests were made
+
+
+def test_a_webhook_with_an_attempt_in_flight_is_busy_until_it_ends(receiver, path):
+    first = make_delivery(receiver.url(path))
+    second = another_delivery(first)
+    taken = claim(first.message_id)
+
+    assert attempt_delivery(second.message_id).reason == "webhook busy"
+    record(taken, post(taken))
+    # The end of an attempt hands over the webhook's next due delivery.
+    assert deliver_webhook.run(first.message_id) == "skipped (not pending)"
+    assert sent_tasks() == []
+    assert deliver_webhook.run(second.message_id) == "delivered"
+    assert len(receiver.requests(path)) == 2
+
+
+def test_the_end_of_an_attempt_hands_over_the_webhooks_next_delivery(receiver, path):
+    first = make_delivery(receiver.url(path))
+    second = another_delivery(first)
+
+    assert deliver_webhook.run(first.message_id) == "delivered"
+
+    assert sent_tasks() == [("webhooks.deliver", [second.message_id])]
+
+
+def test_a_retryable_failure_pauses_the_whole_webhook(receiver, path, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 100)  # longer than the grace
+    receiver.script(path, 503)
+    first = make_delivery(receiver.url(path))
+    second = another_delivery(first)
+
+    assert deliver_webhook.run(first.message_id) == "pending"
+    assert sent_tasks() == [("webhooks.deliver", [first.message_id])]  # later: the probe
+    webhook = db.session.get(Webhook, first.webhook_id, populate_existing=True)
+    assert webhook.failing_attempts == 1 and webhook.paused_until > utcnow()
+    assert attempt_delivery(second.message_id).reason == "webhook paused"
+    grace = app.config["WEBHOOK_SWEEP_GRACE_SECONDS"]
+    with freeze_time(utcnow() + timedelta(seconds=grace + 1)):
+        assert sweep_deliveries.run() == 0  # a paused webhook's deliveries wait
+
+    with freeze_time(webhook.paused_until + timedelta(seconds=1)):
+        assert deliver_webhook.run(first.message_id) == "delivered"
+        assert sent_tasks() == [("webhooks.deliver", [second.message_id])]
+        assert deliver_webhook.run(second.message_id) == "delivered"
+    webhook = db.session.get(Webhook, first.webhook_id, populate_existing=True)
+    assert (webhook.failing_attempts, webhook.paused_until) == (0, None)
+
+
+def test_the_pause_grows_with_the_webhooks_run_of_failing_attempts(receiver, path, app):
+    receiver.script(path, 500, 500, 500)
+    deliveries = [make_delivery(receiver.url(path))]
+    deliveries += [another_delivery(deliveries[0]) for _ in range(2)]
+    pauses = []
+    for delivery in deliveries:
+        webhook = db.session.get(Webhook, delivery.webhook_id, populate_existing=True)
+        with freeze_time((webhook.paused_until or utcnow()) + timedelta(seconds=1)):
+            pauses.append(attempt_delivery(delivery.message_id).retry_in)
+
+    base = app.config["WEBHOOK_RETRY_BASE_SECONDS"]
+    assert [base / 2 <= pauses[0] <= base, base <= pauses[1], 2 * base <= pauses[2]] == [True] * 3
+
+
+def test_the_sweep_leaves_a_busy_webhook_to_its_attempt_in_flight(receiver, path, app):
+    first = make_delivery(receiver.url(path))
+    second = another_delivery(first)
+    claim(first.message_id)
+
+    grace = app.config["WEBHOOK_SWEEP_GRACE_SECONDS"]
+    with freeze_time(utcnow() + timedelta(seconds=grace + 1)):
+        assert sweep_deliveries.run() == 0
+    assert refreshed(second).status == "pending"
+
+
+def test_old_deliveries_and_attempts_are_pruned_in_small_batches(receiver, path, app, monkeypatch):
+    monkeypatch.setattr("blueprints.webhooks.tasks.PRUNE_BATCH", 2)
+    retention = app.config["WEBHOOK_RETENTION_DAYS"]
+    with freeze_time(utcnow() - timedelta(days=retention + 1)):
+        old = [make_delivery(receiver.url(path)) for _ in range(3)]
+        for delivery in old:
+            attempt_delivery(delivery.message_id)
+        still_pending = make_delivery(receiver.url(path))
+    recent = make_delivery(receiver.url(path))
+    attempt_delivery(recent.message_id)
+
+    assert prune_deliveries.run() == 6  # 3 deliveries, 3 attempts
+
+    remaining = set(db.session.scalars(db.select(Delivery.id)))
+    assert remaining == {still_pending.id, recent.id}
+    assert len(attempts_of(recent)) == 1

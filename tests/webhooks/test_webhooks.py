@@ -1,12 +1,16 @@
 """The webhook endpoints: a client registers, changes, tests and inspects its own webhooks."""
 
 import base64
+from datetime import timedelta
 
 import pytest
+from freezegun import freeze_time
 
 from app.extensions import db
+from blueprints.webhooks.delivery import attempt_delivery
 from blueprints.webhooks.models import EVENT_TYPES, Delivery, Webhook
 from tests.helpers import client_key_headers
+from tests.webhooks.receiver import Reply
 from tests.webhooks.support import sent_tasks
 
 PUBLIC_URL = "https://93.184.215.14/hooks/conduit"  # a public address: no DNS needed
@@ -308,3 +312,55 @@ def test_redelivering_an_unknown_delivery_is_404(client):
 
     assert response.status_code == 404
     assert response.get_json() == {"errors": {"body": ["delivery not found"]}}
+
+
+def test_a_deliverys_attempts_are_listed_oldest_first(client, receiver, private_targets):
+    headers = client_key_headers()
+    path = "/attempts-listed"
+    receiver.script(path, Reply(500, body=b"database down"))
+    webhook_id = register(client, headers, url=receiver.url(path)).get_json()["webhook"]["id"]
+    message_id = client.post(f"/api/webhooks/{webhook_id}/ping", headers=headers).get_json()[
+        "delivery"
+    ]["id"]
+    attempt_delivery(message_id)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(message_id=message_id))
+    with freeze_time(delivery.next_attempt_at + timedelta(seconds=1)):
+        attempt_delivery(message_id)
+
+    response = client.get(
+        f"/api/webhooks/{webhook_id}/deliveries/{message_id}/attempts", headers=headers
+    )
+
+    assert response.status_code == 200
+    page = response.get_json()
+    assert page["attemptsCount"] == 2
+    first, second = page["attempts"]
+    assert (first["number"], first["statusCode"], first["responseExcerpt"]) == (
+        1,
+        500,
+        "database down",
+    )
+    assert (second["number"], second["statusCode"], second["error"]) == (2, 200, None)
+    assert set(first) == {
+        "number",
+        "startedAt",
+        "durationMs",
+        "statusCode",
+        "error",
+        "responseExcerpt",
+    }
+
+
+def test_another_clients_delivery_attempts_are_404(client):
+    mine, theirs = client_key_headers("mine"), client_key_headers("theirs")
+    webhook_id = register(client, theirs).get_json()["webhook"]["id"]
+    message_id = client.post(f"/api/webhooks/{webhook_id}/ping", headers=theirs).get_json()[
+        "delivery"
+    ]["id"]
+
+    response = client.get(
+        f"/api/webhooks/{webhook_id}/deliveries/{message_id}/attempts", headers=mine
+    )
+    unknown = client.get(f"/api/webhooks/{webhook_id}/deliveries/msg_nope/attempts", headers=theirs)
+
+    assert response.status_code == unknown.status_code == 404
