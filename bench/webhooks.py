@@ -13,7 +13,11 @@ Then three runs:
 2. full speed: --full articles as fast as --clients threads can create them, with --webhooks
    webhooks (one delivery per article and webhook), the worker delivering meanwhile;
 3. backlog: the worker stopped, --backlog articles created, the worker started: deliveries/s
-   of the worker alone (the sustained rate), its CPU not shared with the API's.
+   of the worker alone (the sustained rate), its CPU not shared with the API's;
+4. hostile receiver: the webhooks above disabled, two new ones: one whose receiver trickles its
+   answer a byte a second (held until the attempt's deadline cuts it), one honest; --hostile
+   articles at --hostile-rate per second: the honest receiver's p50/p99, and the most requests
+   the trickler had in flight at once (1 is the per-webhook limit).
 
 Commit-to-delivery runs from the event's timestamp (taken in the request just before its
 commit, so the figure errs high) to the receiver reading the request. Stops every process it
@@ -22,7 +26,7 @@ started, drops its database and its Redis queue or RabbitMQ virtual host, whatev
     .venv/bin/python bench/webhooks.py [--database-url URL] [--broker redis|rabbitmq]
         [--broker-url URL] [--paced 200]
         [--rate 20] [--full 400] [--backlog 400] [--webhooks 5] [--clients 4]
-        [--pool threads] [--concurrency 4]
+        [--pool threads] [--concurrency 4] [--hostile 100] [--hostile-rate 10] [--hostile-only]
 """
 
 import argparse
@@ -30,6 +34,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import signal
@@ -75,12 +80,18 @@ class Received:
 
 
 class Receiver:
-    """Webhook endpoints /hook/<n> on 127.0.0.1: checks signatures, records every request."""
+    """Webhook endpoints /hook/<n> on 127.0.0.1: checks signatures, records every request.
+
+    /trickle/<n> answers a byte a second until the sender hangs up, counting the requests it
+    has in flight at once."""
 
     def __init__(self) -> None:
         self.secrets: dict[str, bytes] = {}
         self.received: list[Received] = []
         self.lock = threading.Lock()
+        self.trickling = 0
+        self.most_trickling = 0
+        self.trickled: list[tuple[str, float]] = []  # webhook-id, seconds until hung up
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,6 +100,9 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 received_at = time.time()
+                if self.path.startswith("/trickle/"):
+                    receiver.trickle(self, self.headers["webhook-id"])
+                    return
                 receiver.record(self.path, self.headers, body, received_at)
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
@@ -101,8 +115,26 @@ class Receiver:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
-    def url(self, webhook: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hook/{webhook}"
+    def url(self, webhook: str, kind: str = "hook") -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/{kind}/{webhook}"
+
+    def trickle(self, handler: BaseHTTPRequestHandler, message_id: str) -> None:
+        """Answer a byte a second (the status line never ends) until the sender hangs up."""
+        started = time.monotonic()
+        with self.lock:
+            self.trickling += 1
+            self.most_trickling = max(self.most_trickling, self.trickling)
+        try:
+            for byte in itertools.cycle(b"HTTP/1.1 200 OK"):
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            handler.close_connection = True
+        finally:
+            with self.lock:
+                self.trickling -= 1
+                self.trickled.append((message_id, time.monotonic() - started))
 
     def record(self, path: str, headers, body: bytes, received_at: float) -> None:
         webhook = path.rsplit("/", 1)[-1]
@@ -316,20 +348,65 @@ class Api:
         user = {"username": "benchauthor", "email": "bench@example.com", "password": "bench pw"}
         self.token = self.post("/api/users", {"user": user})["user"]["token"]
 
-    def register_webhook(self, client_key: str, url: str) -> str:
+    def register_webhook(self, client_key: str, url: str) -> tuple[int, str]:
         webhook = {"url": url, "events": ["article.created"]}
         answer = self.post("/api/webhooks", {"webhook": webhook}, {"X-Client-Key": client_key})
-        return answer["webhook"]["secret"]
+        return answer["webhook"]["id"], answer["webhook"]["secret"]
+
+    def disable_webhooks(self, client_key: str) -> None:
+        headers = {"X-Client-Key": client_key}
+        webhooks = self.session().get(
+            self.base_url + "/api/webhooks?limit=100", headers=headers, timeout=30
+        )
+        for webhook in webhooks.json()["webhooks"]:
+            self.session().patch(
+                f"{self.base_url}/api/webhooks/{webhook['id']}",
+                json={"webhook": {"enabled": False}},
+                headers=headers,
+                timeout=30,
+            ).raise_for_status()
 
     def create_article(self, number: int) -> None:
         article = {"title": f"Bench article {number}", "description": "d", "body": "b" * 500}
         self.post("/api/articles", {"article": article}, {"Authorization": f"Token {self.token}"})
 
 
-def add_webhooks(api: Api, receiver: Receiver, client_key: str, names: list[str]) -> None:
+def add_webhooks(
+    api: Api, receiver: Receiver, client_key: str, names: list[str], kind: str = "hook"
+) -> None:
     for name in names:
-        secret = api.register_webhook(client_key, receiver.url(name))
+        _, secret = api.register_webhook(client_key, receiver.url(name, kind))
         receiver.secrets[name] = base64.b64decode(secret.removeprefix("whsec_"))
+
+
+def hostile_run(
+    api: Api, receiver: Receiver, client_keys: tuple[str, str], articles: int, rate: float
+) -> None:
+    """One client's receiver trickles, another's is honest: the honest one's latency."""
+    api.disable_webhooks(client_keys[0])
+    add_webhooks(api, receiver, client_keys[0], ["trickler"], kind="trickle")
+    add_webhooks(api, receiver, client_keys[1], ["honest"])
+    receiver.take()
+    seconds = create_articles(api, articles, rate, 1)
+    received = wait_for_deliveries(receiver, articles)
+    latencies = sorted((r.received_at - r.published_at) * 1000 for r in received)
+    p99 = latencies[max(0, round(0.99 * len(latencies)) - 1)]
+    with receiver.lock:
+        trickled = list(receiver.trickled)
+        most, still = receiver.most_trickling, receiver.trickling
+    print(f"\nhostile receiver: {rate:g} articles/s, a trickling webhook and an honest one")
+    print(f"  articles             {articles} in {seconds:.1f} s")
+    print(f"  honest deliveries    {len(received)} of {articles} expected")
+    print(
+        f"  honest receiver      p50 {statistics.median(latencies):.0f} ms, p99 {p99:.0f} ms, "
+        f"max {latencies[-1]:.0f} ms"
+    )
+    cut = [seconds for _, seconds in trickled]
+    print(
+        f"  trickler             {len(trickled) + still} requests, at most {most} at once, "
+        f"{len({message_id for message_id, _ in trickled})} webhook-ids, each cut after "
+        f"{min(cut, default=0):.1f}-{max(cut, default=0):.1f} s"
+    )
 
 
 def create_articles(api: Api, articles: int, rate: float | None, clients: int) -> float:
@@ -406,6 +483,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="API client threads")
     parser.add_argument("--pool", default="threads", help="the worker's pool (Procfile: threads)")
     parser.add_argument("--concurrency", type=int, default=4, help="the worker's (Procfile: 4)")
+    parser.add_argument("--hostile", type=int, default=100, help="articles, hostile run")
+    parser.add_argument("--hostile-rate", type=float, default=10.0, help="their rate")
+    parser.add_argument("--hostile-only", action="store_true", help="only the hostile run")
     arguments = parser.parse_args()
 
     signal.signal(signal.SIGTERM, raise_on_signal)
@@ -421,6 +501,8 @@ def main() -> None:
             reset_database(arguments.database_url)
             manage(environ, "db", "upgrade")
             client_key = manage(environ, "create-client", "bench").strip().splitlines()[-1]
+            other_key = manage(environ, "create-client", "other").strip().splitlines()[-1]
+            keys = (client_key, other_key)
             receiver = Receiver()
             api = Api(start_gunicorn(processes, environ, Path(folder)))
             worker = Worker(processes, environ, arguments.pool, arguments.concurrency)
@@ -432,6 +514,9 @@ def main() -> None:
                 f"(pool {arguments.pool}, concurrency {arguments.concurrency})"
             )
 
+            if arguments.hostile_only:
+                hostile_run(api, receiver, keys, arguments.hostile, arguments.hostile_rate)
+                return
             add_webhooks(api, receiver, client_key, ["0"])
             cpu = worker.cpu_seconds()
             seconds = create_articles(api, arguments.paced, arguments.rate, arguments.clients)
@@ -478,6 +563,7 @@ def main() -> None:
                 f">= {TARGET_DELIVERIES_PER_SECOND:.0f} deliveries/s sustained (backlog): "
                 f"{'met' if backlog_rate >= TARGET_DELIVERIES_PER_SECOND else 'MISSED'}"
             )
+            hostile_run(api, receiver, keys, arguments.hostile, arguments.hostile_rate)
         finally:
             processes.stop_all()
             with contextlib.suppress(Exception):

@@ -116,6 +116,8 @@ def tour_webhooks(api) -> None:
     api.request("POST", f"{one}/rotate-secret", 200, headers=key)
     delivery = api.request("POST", f"{one}/ping", 202, headers=key)
     api.request("GET", f"{one}/deliveries", 200, headers=key)
+    api.request("GET", f"{one}/deliveries/{delivery['delivery']['id']}/attempts", 200, headers=key)
+    api.request("GET", f"{one}/deliveries/msg_nope/attempts", 404, headers=key)
     redeliver = f"{one}/deliveries/{delivery['delivery']['id']}/redeliver"
     api.request("POST", redeliver, 202, headers=key)
     api.request("PATCH", one, 200, json={"webhook": {"enabled": False}}, headers=key)
