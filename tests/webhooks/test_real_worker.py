@@ -463,7 +463,6 @@ def event_latency(received) -> float:
     return received.at - datetime.fromisoformat(timestamp).timestamp()
 
 
-@pytest.mark.system
 @pytest.mark.parametrize("worker", ["redis threads"], indirect=True)
 def test_a_trickling_receiver_holds_one_slot_and_another_clients_events_keep_flowing(
     real_app, worker, receiver
@@ -500,7 +499,6 @@ def test_a_trickling_receiver_holds_one_slot_and_another_clients_events_keep_flo
     assert all(r.finished_at and r.finished_at - r.at < 2.5 for r in trickled)
 
 
-@pytest.mark.system
 @pytest.mark.parametrize("worker", ["own redis"], indirect=True)
 def test_with_the_broker_frozen_a_post_gets_its_201_within_2_seconds_and_is_delivered_once(
     real_app, worker, hook, receiver
