@@ -95,8 +95,10 @@ def publisher():
     connection = celery.connection_for_write(
         connect_timeout=timeout,
         transport_options={
-            "socket_timeout": timeout,
+            "socket_timeout": timeout,  # Redis
             "socket_connect_timeout": timeout,
+            "read_timeout": timeout,  # RabbitMQ (py-amqp), publisher confirms included
+            "write_timeout": timeout,
             "max_retries": 0,
         },
     )

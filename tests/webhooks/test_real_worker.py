@@ -9,8 +9,8 @@ the transactional fixtures of the other tests are switched off in this module.
 import json
 import os
 import re
-import subprocess
 import statistics
+import subprocess
 import threading
 import time
 import uuid
