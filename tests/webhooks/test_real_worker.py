@@ -467,32 +467,39 @@ def event_latency(received) -> float:
 def test_a_trickling_receiver_holds_one_slot_and_another_clients_events_keep_flowing(
     real_app, worker, receiver
 ):
-    articles = 20
+    articles, before = 20, 10
     stop = threading.Event()
-    with (
-        registered_hook(real_app, receiver, "trickler") as trickler,
-        registered_hook(real_app, receiver, "honest") as honest,
-    ):
-        try:
-            # Every answer to the trickler comes a byte every 0.1 s: no read ever times out.
-            receiver.script(trickler.path, *[Trickle(stop=stop) for _ in range(4 * articles)])
-            headers = author_headers(real_app)
+    with registered_hook(real_app, receiver, "honest") as honest:
+        headers = author_headers(real_app)
+        # The same stream with no trickler first: what this machine gives right now.
+        for _ in paced(before, per_second=5):
             create_article(real_app, headers=headers)
-            receiver.wait_for(trickler.path, timeout=5)  # it trickles from here on
-            for _ in paced(articles, per_second=5):
+        alone = receiver.wait_for(honest.path, count=before, timeout=15)
+        with registered_hook(real_app, receiver, "trickler") as trickler:
+            try:
+                # Every answer to the trickler comes a byte every 0.1 s: no read times out.
+                receiver.script(trickler.path, *[Trickle(stop=stop) for _ in range(4 * articles)])
                 create_article(real_app, headers=headers)
+                receiver.wait_for(trickler.path, timeout=5)  # it trickles from here on
+                for _ in paced(articles, per_second=5):
+                    create_article(real_app, headers=headers)
 
-            delivered = receiver.wait_for(honest.path, count=articles + 1, timeout=15)
-            trickled = receiver.requests(trickler.path)
-        finally:
-            stop.set()
+                delivered = receiver.wait_for(honest.path, count=before + articles + 1, timeout=15)
+                trickled = receiver.requests(trickler.path)
+            finally:
+                stop.set()
 
-    latencies = sorted(event_latency(received) for received in delivered)
+    latencies = sorted(event_latency(received) for received in delivered[before:])
     percentiles = statistics.quantiles(latencies, n=100)
     p50, p99 = percentiles[49], percentiles[98]
-    print(f"honest receiver under a trickler: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
-    assert p99 <= 1.0, latencies
-    assert len({r.headers["webhook-id"] for r in delivered}) == articles + 1
+    slowest_alone = max(event_latency(received) for received in alone)
+    print(
+        f"honest receiver under a trickler: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
+        f"(alone, before: at most {slowest_alone * 1000:.0f} ms)"
+    )
+    # 1 s, unless this machine is so loaded that the honest receiver alone came close to it.
+    assert p99 <= max(1.0, 2 * slowest_alone), latencies
+    assert len({r.headers["webhook-id"] for r in delivered}) == before + articles + 1
     # One slot for the trickler's webhook: never two requests at once, above all not with one
     # webhook-id; each was cut at the deadline (1.5 s), not left to trickle on.
     assert receiver.overlapping(trickler.path) == []
