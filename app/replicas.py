@@ -9,7 +9,7 @@ replica serves the identity's reads only once it has applied that position
 
 A replica is skipped while it is down or lags more than DATABASE_REPLICA_MAX_LAG_SECONDS; each
 process checks each replica at most once a second (`SHOW SLAVE STATUS`, on a connection of its
-own with short timeouts). With no healthy replica, the primary serves every read.
+own, kept open, with short timeouts). With no healthy replica, the primary serves every read.
 """
 
 import hashlib
@@ -24,7 +24,6 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from .extensions import db
 from .security import read_token
@@ -33,7 +32,7 @@ log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 HEALTH_CACHE_SECONDS = 1.0
-PROBE_TIMEOUT_SECONDS = 1
+PROBE_TIMEOUT_SECONDS = 2
 # How long a replica may take to catch up with a reader's own write before the primary serves.
 GTID_WAIT_SECONDS = 0.05
 REDIS_TIMEOUT_SECONDS = 0.5
@@ -192,7 +191,15 @@ def replica_for(url: str, engine_options: dict) -> Replica:
     return Replica(
         name=name,
         engine=create_engine(url, **engine_options),
-        probe=create_engine(url, poolclass=NullPool, connect_args=probe_timeouts),
+        # One connection kept for the checks: a handshake a second on a busy replica would
+        # cost more than the check, and could time out where the check would not.
+        probe=create_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=PROBE_TIMEOUT_SECONDS,
+            connect_args=probe_timeouts,
+        ),
     )
 
 

@@ -24,6 +24,7 @@ events produced vs delivered (by webhook-id: lost, duplicates), SELECTs served b
 vs the primary, read-your-writes violations. Removes every namespace, link and process it made.
 
     sudo .venv/bin/python bench/fleet.py [--seconds 90] [--clients 8] [--broker rabbitmq|redis]
+        [--throughput-seconds 15] [--logs DIR]
 """
 
 import argparse
@@ -31,6 +32,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,6 +70,7 @@ class Outcome:
     ok: bool
     seconds: float
     detail: str = ""
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Tally:
     outcomes: list[Outcome] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     created_slugs: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, outcome: Outcome) -> None:
@@ -215,7 +219,9 @@ class Fleet:
         )
         if result.returncode != 0 and host is None:
             raise RuntimeError(f"manage.py {' '.join(arguments)}: {result.stderr[-2000:]}")
-        return result.stdout if host is None else result.stdout + result.stderr
+        if host is None:
+            return result.stdout
+        return f"exit {result.returncode}: {(result.stdout + result.stderr).strip()[-300:]}"
 
     def start_web(self, host: Host) -> None:
         host.start(
@@ -319,7 +325,9 @@ class Client:
                     "/api/articles/feed",
                 ]
             )
-            headers = self.headers if random.random() < 0.5 else {}
+            # Half anonymous, half as the user; the feed is the user's only.
+            anonymous = random.random() < 0.5 and not path.endswith("/feed")
+            headers = {} if anonymous else self.headers
             self.request("GET", path, "read", headers=headers)
         elif roll < 0.72:
             bio = uuid.uuid4().hex
@@ -384,7 +392,7 @@ def run_load(
             user.act()
 
     threads = [threading.Thread(target=loop, args=(user,)) for user in users]
-    started = time.monotonic()
+    started = tally.started = time.monotonic()
     for thread in threads:
         thread.start()
     try:
@@ -444,6 +452,9 @@ def report(tally: Tally, receiver: Receiver, replica_selects: int, primary_selec
             f"  {kind:<17} {len(of_kind):6d}, failed {len(failed)}"
             + (f" ({dict(reasons)})" if failed else "")
         )
+        for reason in reasons:
+            times = [o.at - tally.started for o in failed if f"{o.action}: {o.detail}" == reason]
+            print(f"    {reason}: from t={min(times):.1f} s to t={max(times):.1f} s")
     latencies = [o.seconds * 1000 for o in outcomes]
     print(
         f"latency             p50 {percentile(latencies, 0.5):.0f} ms, "
@@ -472,6 +483,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--broker", choices=["rabbitmq", "redis"], default="rabbitmq")
     parser.add_argument("--throughput-seconds", type=float, default=15)
+    parser.add_argument("--logs", type=Path, help="keep every host's log in this folder")
     arguments = parser.parse_args()
     if not netns_available():
         sys.exit("bench/fleet.py needs root (network namespaces) and ip")
@@ -484,6 +496,10 @@ def main() -> None:
             bench(fleet, arguments)
         finally:
             fleet.stop()
+            if arguments.logs:
+                arguments.logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(folder).glob("*.log"):
+                    shutil.copy(log, arguments.logs / log.name)
 
 
 def bench(fleet: Fleet, arguments) -> None:
@@ -543,8 +559,8 @@ def bench(fleet: Fleet, arguments) -> None:
 
     def rolling_deploy() -> None:
         for host in fleet.web:
-            output = fleet.manage("deploy", host=host).strip().splitlines()
-            print(f"           manage.py deploy on {host.name}: {output[-1] if output else ''}")
+            outcome = fleet.manage("deploy", host=host).replace("\n", " / ")
+            print(f"           manage.py deploy on {host.name}: {outcome}")
 
     timeline = [
         (0.10, "SIGKILL every process of web1", web1.crash),

@@ -70,6 +70,7 @@ def replicated_app(pair, redis_server):
             db.engine.dispose()
         for replica in app.extensions["database_replicas"].replicas:
             replica.engine.dispose()
+            replica.probe.dispose()
 
 
 @pytest.fixture
