@@ -183,6 +183,9 @@ class Fleet:
                 "redis-server",
                 "--bind",
                 self.broker_host.address,
+                # No password on a private bridge: Redis would refuse every other host.
+                "--protected-mode",
+                "no",
                 "--save",
                 "",
                 "--appendonly",
