@@ -91,7 +91,8 @@ class Receiver:
         self.lock = threading.Lock()
         self.trickling = 0
         self.most_trickling = 0
-        self.trickled: list[tuple[str, float]] = []  # webhook-id, seconds until hung up
+        self.trickle_ids: list[str] = []  # the webhook-id of each request, as it arrives
+        self.trickled: list[float] = []  # seconds until the sender hung up, per request
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,6 +123,7 @@ class Receiver:
         """Answer a byte a second (the status line never ends) until the sender hangs up."""
         started = time.monotonic()
         with self.lock:
+            self.trickle_ids.append(message_id)
             self.trickling += 1
             self.most_trickling = max(self.most_trickling, self.trickling)
         try:
@@ -134,7 +136,7 @@ class Receiver:
         finally:
             with self.lock:
                 self.trickling -= 1
-                self.trickled.append((message_id, time.monotonic() - started))
+                self.trickled.append(time.monotonic() - started)
 
     def record(self, path: str, headers, body: bytes, received_at: float) -> None:
         webhook = path.rsplit("/", 1)[-1]
@@ -392,7 +394,7 @@ def hostile_run(
     latencies = sorted((r.received_at - r.published_at) * 1000 for r in received)
     p99 = latencies[max(0, round(0.99 * len(latencies)) - 1)]
     with receiver.lock:
-        trickled = list(receiver.trickled)
+        cut, message_ids = list(receiver.trickled), list(receiver.trickle_ids)
         most, still = receiver.most_trickling, receiver.trickling
     print(f"\nhostile receiver: {rate:g} articles/s, a trickling webhook and an honest one")
     print(f"  articles             {articles} in {seconds:.1f} s")
@@ -401,11 +403,10 @@ def hostile_run(
         f"  honest receiver      p50 {statistics.median(latencies):.0f} ms, p99 {p99:.0f} ms, "
         f"max {latencies[-1]:.0f} ms"
     )
-    cut = [seconds for _, seconds in trickled]
     print(
-        f"  trickler             {len(trickled) + still} requests, at most {most} at once, "
-        f"{len({message_id for message_id, _ in trickled})} webhook-ids, each cut after "
-        f"{min(cut, default=0):.1f}-{max(cut, default=0):.1f} s"
+        f"  trickler             {len(message_ids)} requests ({still} still trickling at the "
+        f"end), {len(set(message_ids))} webhook-ids, at most {most} at once; the finished "
+        f"ones cut after {min(cut, default=0):.1f}-{max(cut, default=0):.1f} s"
     )
 
 
