@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 SWEEP_SECONDS = 20  # well within the tasks' soft time limit (celeryconfig.py)
+# How long a delivery task goes on with its webhook's next deliveries before handing them over.
+DRAIN_SECONDS = 1.0
 # Pruning deletes this many rows per statement and transaction: locks are held briefly.
 PRUNE_BATCH = 500
 PRUNE_SECONDS = 20
@@ -32,15 +34,28 @@ PRUNE_SECONDS = 20
 
 @celery.task(name=DELIVER_TASK)
 def deliver_webhook(message_id: str) -> str:
-    """Attempt the delivery `message_id`; on a retryable failure, schedule the next attempt;
-    once the attempt is over, hand over the webhook's next due deliveries (its slot is free)."""
+    """Attempt the delivery `message_id`; on a retryable failure, schedule the next attempt.
+
+    Once an attempt is over its slot is free: this thread goes on with the webhook's next due
+    deliveries for up to DRAIN_SECONDS (no trip through the broker), then hands the rest over,
+    so one webhook's backlog takes a thread for that long at most.
+    """
     outcome = attempt_delivery(message_id)
+    status = f"{outcome.status} ({outcome.reason})" if outcome.reason else outcome.status
+    drain_until = time.monotonic() + DRAIN_SECONDS
+    while outcome.webhook_id is not None and outcome.retry_in is None:
+        if time.monotonic() >= drain_until:
+            limit = current_app.config["WEBHOOK_MAX_CONCURRENT_ATTEMPTS"]
+            hand_over(next_due(outcome.webhook_id, limit))
+            break
+        next_ids = next_due(outcome.webhook_id, 1)
+        if not next_ids:
+            break
+        message_id = next_ids[0]
+        outcome = attempt_delivery(message_id)
     if outcome.retry_in is not None:
         hand_over([message_id], countdown=outcome.retry_in)
-    elif outcome.webhook_id is not None:
-        limit = current_app.config["WEBHOOK_MAX_CONCURRENT_ATTEMPTS"]
-        hand_over(next_due(outcome.webhook_id, limit))
-    return f"{outcome.status} ({outcome.reason})" if outcome.reason else outcome.status
+    return status
 
 
 @celery.task(name="webhooks.sweep")

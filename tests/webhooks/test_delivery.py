@@ -473,12 +473,24 @@ def test_a_webhook_with_an_attempt_in_flight_is_busy_until_it_ends(receiver, pat
     assert len(receiver.requests(path)) == 2
 
 
-def test_the_end_of_an_attempt_hands_over_the_webhooks_next_delivery(receiver, path):
+def test_the_end_of_an_attempt_goes_on_with_the_webhooks_next_delivery(receiver, path):
     first = make_delivery(receiver.url(path))
     second = another_delivery(first)
 
     assert deliver_webhook.run(first.message_id) == "delivered"
 
+    assert refreshed(second).status == "delivered"  # in the same task, its slot being free
+    assert sent_tasks() == []
+
+
+def test_after_a_while_the_rest_of_a_webhooks_backlog_is_handed_over(receiver, path, monkeypatch):
+    monkeypatch.setattr("blueprints.webhooks.tasks.DRAIN_SECONDS", 0)
+    first = make_delivery(receiver.url(path))
+    second = another_delivery(first)
+
+    assert deliver_webhook.run(first.message_id) == "delivered"
+
+    assert refreshed(second).status == "pending"  # another thread's turn, via the broker
     assert sent_tasks() == [("webhooks.deliver", [second.message_id])]
 
 
@@ -498,9 +510,8 @@ def test_a_retryable_failure_pauses_the_whole_webhook(receiver, path, app, monke
         assert sweep_deliveries.run() == 0  # a paused webhook's deliveries wait
 
     with freeze_time(webhook.paused_until + timedelta(seconds=1)):
-        assert deliver_webhook.run(first.message_id) == "delivered"
-        assert sent_tasks() == [("webhooks.deliver", [second.message_id])]
-        assert deliver_webhook.run(second.message_id) == "delivered"
+        assert deliver_webhook.run(first.message_id) == "delivered"  # the probe, then the rest
+    assert refreshed(second).status == "delivered"
     webhook = db.session.get(Webhook, first.webhook_id, populate_existing=True)
     assert (webhook.failing_attempts, webhook.paused_until) == (0, None)
 
