@@ -157,7 +157,7 @@ class Fleet:
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
             "WEBHOOK_SWEEP_INTERVAL_SECONDS": "5",
             "WEBHOOK_SWEEP_GRACE_SECONDS": "5",
-            "WEBHOOK_DELIVERY_LEASE_SECONDS": "15",
+            "WEBHOOK_DELIVERY_LEASE_SECONDS": "30",
             "WEBHOOK_RETRY_BASE_SECONDS": "1",
             "GUNICORN_BIND": f"0.0.0.0:{WEB_PORT}",
             "GUNICORN_WORKERS": "2",
