@@ -1,6 +1,7 @@
 """Reading request input strictly: JSON bodies in RealWorld envelopes, paging arguments."""
 
 import json
+import re
 from typing import Any
 
 from flask import request
@@ -10,6 +11,9 @@ from .errors import ApiError
 from .security import MAX_ID
 
 MAX_PAGE_SIZE = 100
+# JSON's \ud800-style escapes can name half of a UTF-16 pair alone: such a string is no text,
+# and every encoder (the database's, the log's, the JSON response's) fails on it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _reject_constant(name: str) -> None:
@@ -38,7 +42,31 @@ def request_json(envelope: str) -> dict[str, Any]:
         raise ApiError(422, "is required", field=envelope)
     if not isinstance(payload[envelope], dict):
         raise ApiError(422, "must be an object", field=envelope)
+    field = field_with_lone_surrogate(payload[envelope])
+    if field is not None:
+        raise ApiError(422, "must be valid Unicode text (it holds a lone surrogate)", field=field)
     return payload[envelope]
+
+
+def field_with_lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path (`title`, `tagList.3`) of the first string in `value` that is not valid
+    Unicode text, a key included; None when every string is valid."""
+    if isinstance(value, str):
+        return (path or "body") if LONE_SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        name = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and LONE_SURROGATE.search(key):
+            return path or "body"
+        found = field_with_lone_surrogate(item, name)
+        if found is not None:
+            return found
+    return None
 
 
 def query_int(name: str, default: int, minimum: int, maximum: int | None = None) -> int:

@@ -1,6 +1,8 @@
 """Password hashing (argon2id) and access tokens (JWT, HS256 only)."""
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -20,17 +22,44 @@ def _password_hasher() -> PasswordHasher:
     )
 
 
+def normalized_password(password: str) -> str:
+    """The form a password is hashed in: NFKC, so every way of typing it gives one hash."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def hash_password(password: str) -> str:
-    """An argon2id hash of `password`, salted, with the configured cost."""
-    return _password_hasher().hash(password)
+    """An argon2id hash of `password` (NFKC-normalised), salted, with the configured cost."""
+    return _password_hasher().hash(normalized_password(password))
 
 
-def password_matches(password_hash: str, password: str) -> bool:
-    """Whether `password` is the one `password_hash` was made from."""
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _password_hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether `password` is the one `password_hash` was made from."""
+    normalized = normalized_password(password)
+    if _verify(password_hash, normalized):
+        return True
+    # Hashes made before passwords were normalised hold the password exactly as typed.
+    return normalized != password and _verify(password_hash, password)
+
+
+@cache
+def _dummy_hash(time_cost: int, memory_kib: int) -> str:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    return hasher.hash("no account has this password")
+
+
+def spend_password_check(password: str) -> None:
+    """Spend the work of one password check for an account that does not exist, so an
+    unknown email answers no faster than a wrong password (no account enumeration)."""
+    config = current_app.config
+    dummy = _dummy_hash(config["PASSWORD_HASH_TIME_COST"], config["PASSWORD_HASH_MEMORY_KIB"])
+    _verify(dummy, normalized_password(password))
 
 
 def issue_token(user_id: int) -> str:
@@ -42,15 +71,19 @@ def issue_token(user_id: int) -> str:
 
 
 def read_token(token: str) -> int | None:
-    """The user id in a valid, unexpired token of ours; None for anything else."""
-    try:
-        claims = jwt.decode(
-            token,
-            current_app.config["SECRET_KEY"],
-            algorithms=[JWT_ALGORITHM],
-            options={"require": ["exp", "sub"]},
-        )
-        user_id = int(claims["sub"])
-    except (jwt.InvalidTokenError, ValueError):
-        return None
-    return user_id if 0 < user_id <= MAX_ID else None
+    """The user id in a valid, unexpired token of ours; None for anything else.
+
+    Signed with SECRET_KEY, or with one of SECRET_KEY_FALLBACKS (keys being rotated out)."""
+    config = current_app.config
+    for key in (config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", ())):
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}
+            )
+            user_id = int(claims["sub"])
+        except jwt.InvalidSignatureError:
+            continue
+        except (jwt.InvalidTokenError, ValueError):
+            return None
+        return user_id if 0 < user_id <= MAX_ID else None
+    return None

@@ -63,6 +63,8 @@ class Config:
         environ = os.environ
         self.ENV_NAME = type(self).__name__.lower()
         self.SECRET_KEY = environ.get("SECRET_KEY", self.DEFAULT_SECRET_KEY)
+        # Earlier keys, still accepted on tokens while they expire (key rotation, Flask's name).
+        self.SECRET_KEY_FALLBACKS = split_list(environ.get("SECRET_KEY_FALLBACKS", ""))
         self.SQLALCHEMY_DATABASE_URI = database_url(
             self.database_url_from_environment() or sqlite_url(self.DEFAULT_DATABASE)
         )
@@ -85,6 +87,8 @@ class Config:
         # argon2id cost: the library's defaults (RFC 9106 low-memory profile).
         self.PASSWORD_HASH_TIME_COST = int(environ.get("PASSWORD_HASH_TIME_COST", 3))
         self.PASSWORD_HASH_MEMORY_KIB = int(environ.get("PASSWORD_HASH_MEMORY_KIB", 65536))
+        # Shortest password accepted at registration or change (NIST SP 800-63B: at least 8).
+        self.PASSWORD_MIN_LENGTH = int(environ.get("PASSWORD_MIN_LENGTH", 8))
         self.CLIENT_KEY_REQUIRED = env_flag("CLIENT_KEY_REQUIRED", False)
         # Routes only the tests use (GET /_test/slow for the deploy load test); never production.
         self.TEST_ENDPOINTS = env_flag("TEST_ENDPOINTS", False)

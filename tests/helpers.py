@@ -10,6 +10,9 @@ from app.extensions import db
 from app.security import issue_token
 from blueprints.clients.services import create_client
 
+# A key production accepts (long, random, not published anywhere but in this test helper).
+PRODUCTION_SECRET_KEY = "_804sM48lTRHmNlzKCRxd75D8hMGSiUraRvfikBOD0rB_65CeaDEbtwiNsH2h0-p"
+
 
 def auth_headers(user) -> dict[str, str]:
     """Headers that authenticate as `user`."""

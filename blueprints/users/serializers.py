@@ -5,8 +5,8 @@ from marshmallow import Schema, fields, validate
 from app.schemas import InputSchema
 
 from .models import EMAIL_MAX_LENGTH, IMAGE_MAX_LENGTH, USERNAME_MAX_LENGTH
+from .passwords import PASSWORD_MAX_LENGTH, validate_password
 
-PASSWORD_MAX_LENGTH = 256
 BIO_MAX_LENGTH = 10_000
 
 
@@ -39,7 +39,8 @@ def email_field(**kwargs) -> fields.Email:
 
 
 def password_field(**kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH), **kwargs)
+    """A new password: the policy of passwords.py decides (422 on `password` saying why)."""
+    return fields.String(validate=validate_password, **kwargs)
 
 
 class RegistrationInput(InputSchema):

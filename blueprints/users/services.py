@@ -5,7 +5,7 @@ from typing import Any
 from app.errors import ApiError
 from app.extensions import db
 from app.replicas import remember_writes_of
-from app.security import hash_password, password_matches
+from app.security import hash_password, password_matches, spend_password_check
 from app.transactions import write_in_savepoint
 
 from .models import User
@@ -47,6 +47,8 @@ def register_user(username: str, email: str, password: str) -> User:
 def log_in(email: str, password: str) -> User:
     """The user with this email and password; 401 for a wrong pair (which one is not said)."""
     user = find_user_by_email(email)
+    if user is None:
+        spend_password_check(password)  # as long as a wrong password: no account enumeration
     if user is None or not password_matches(user.password_hash, password):
         raise ApiError(401, "is invalid", field="email or password")
     return user

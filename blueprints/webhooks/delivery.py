@@ -42,7 +42,7 @@ from .models import (
     DeliveryAttempt,
     Webhook,
 )
-from .targets import GUARDED_POOL_CLASSES, TargetRefused, split_target
+from .targets import GUARDED_POOL_CLASSES, TargetRefused, loggable_url, split_target
 
 log = logging.getLogger(__name__)
 
@@ -579,7 +579,7 @@ def _log_attempt(claim: Claim, response: Response, outcome: Outcome) -> None:
         claim.message_id,
         claim.event,
         claim.number,
-        claim.url,
+        loggable_url(claim.url),
         response.describe(),
         response.duration,
         result,

@@ -1,13 +1,15 @@
 """Where webhooks may be delivered: http(s) URLs whose host resolves only to public addresses.
 
 Checked when a webhook is registered or changed, and again on every connection a delivery
-opens: the address the socket actually reached is checked, so a host name that resolves to a
-public address at registration and to 127.0.0.1 later (DNS rebinding) is still refused.
+opens: the host is resolved, every address checked, and the socket connects to a checked
+address only (TLS and Host still name the host). A host name that resolves to a public address
+at registration and to 127.0.0.1 later (DNS rebinding) is refused before any packet leaves, so
+no answer tells a client which private ports are open.
 """
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -29,12 +31,24 @@ def address_refused(address: IPAddress) -> str | None:
         if embedded is not None:
             return address_refused(embedded)
     # Most specific first: Python counts link-local and unspecified addresses as private too.
-    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
+    kinds = ("loopback", "link_local", "multicast", "unspecified", "reserved", "private")
+    for kind in kinds:
         if getattr(address, f"is_{kind}"):
             return f"{kind.replace('_', '-')} address {address}"
-    if not address.is_global:  # shared (carrier-grade NAT), benchmarking, documentation, ...
+    # fec0::/10 (site-local, deprecated) counts as global for Python, yet routes privately.
+    if not address.is_global or getattr(address, "is_site_local", False):
         return f"non-public address {address}"
     return None
+
+
+def loggable_url(url: str) -> str:
+    """`url` without its user info and query (and fragment): they may carry credentials."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "(an invalid URL)"
 
 
 def split_target(url: str) -> tuple[str, str, int]:
@@ -81,6 +95,17 @@ def check_target(url: str, allow_private: bool) -> None:
             raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")
 
 
+def checked_address(host: str, port: int) -> str:
+    """The address to connect to for `host`: resolved once, every address checked; refused
+    (TargetRefused) before any connection when one of them is not public."""
+    addresses = resolve(host, port)
+    for address in addresses:
+        reason = address_refused(address)
+        if reason is not None:
+            raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")
+    return str(addresses[0])
+
+
 def check_connected_peer(sock: socket.socket, host: str) -> None:
     """Refuse a socket connected to a non-public address (closing it)."""
     peer = sock.getpeername()[0]
@@ -90,18 +115,23 @@ def check_connected_peer(sock: socket.socket, host: str) -> None:
         raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")
 
 
+def pinned_connection(connection: HTTPConnection, connect) -> socket.socket:
+    """Connect `connection` to its host's checked address only; SNI and Host keep the name."""
+    # urllib3 resolves `_dns_host` when it connects: an address literal resolves to itself.
+    connection._dns_host = checked_address(connection.host, connection.port)  # type: ignore[attr-defined]
+    sock = connect()
+    check_connected_peer(sock, connection.host)
+    return sock
+
+
 class GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        check_connected_peer(sock, self.host)
-        return sock
+        return pinned_connection(self, super()._new_conn)
 
 
 class GuardedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        check_connected_peer(sock, self.host)
-        return sock
+        return pinned_connection(self, super()._new_conn)
 
 
 class GuardedHTTPConnectionPool(HTTPConnectionPool):

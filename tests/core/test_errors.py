@@ -115,7 +115,7 @@ def test_a_chunked_body_over_the_limit_is_413_not_a_truncated_read(client, app):
 
 
 def test_a_chunked_body_under_the_limit_is_read_whole(client):
-    user = {"username": "chunked", "email": "chunked@example.com", "password": "pw"}
+    user = {"username": "chunked", "email": "chunked@example.com", "password": "pw-long-enough"}
 
     response = client.post(
         "/api/users",

@@ -22,7 +22,13 @@ def count_users_outside_the_test(app, username: str) -> int:
 def test_a_commit_in_the_code_under_test_does_not_leak_out_of_the_test(client, app):
     response = client.post(
         "/api/users",
-        json={"user": {"username": "leaky", "email": "leaky@example.com", "password": "pw"}},
+        json={
+            "user": {
+                "username": "leaky",
+                "email": "leaky@example.com",
+                "password": "pw-long-enough",
+            }
+        },
     )
 
     assert response.status_code == 201
@@ -37,7 +43,13 @@ def test_rows_created_before_a_call_that_rolls_back_are_still_there(client):
 
     response = client.post(
         "/api/users",
-        json={"user": {"username": "author", "email": "other@example.com", "password": "pw"}},
+        json={
+            "user": {
+                "username": "author",
+                "email": "other@example.com",
+                "password": "pw-long-enough",
+            }
+        },
     )
 
     assert response.status_code == 422

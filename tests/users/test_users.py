@@ -40,7 +40,9 @@ def test_password_is_stored_as_an_argon2id_hash(client):
 def test_duplicate_email_is_a_422_with_the_spec_error(client):
     make_user(username="first", email="taken@example.com")
 
-    response = register(client, username="second", email="TAKEN@example.com", password="pw")
+    response = register(
+        client, username="second", email="TAKEN@example.com", password="pw-long-enough"
+    )
 
     assert response.status_code == 422
     assert response.get_json() == {"errors": {"email": ["has already been taken"]}}
@@ -49,7 +51,9 @@ def test_duplicate_email_is_a_422_with_the_spec_error(client):
 def test_duplicate_username_and_email_are_both_reported(client):
     make_user(username="twin", email="twin@example.com")
 
-    response = register(client, username="twin", email="twin@example.com", password="pw")
+    response = register(
+        client, username="twin", email="twin@example.com", password="pw-long-enough"
+    )
 
     assert response.status_code == 422
     assert response.get_json() == {
@@ -66,7 +70,9 @@ def test_a_clash_found_by_the_unique_index_rolls_back_only_the_failed_write(clie
     earlier = make_user(username="earlier")
     bystander = make_user(username="bystander")
 
-    response = register(client, username="earlier", email="new@example.com", password="pw")
+    response = register(
+        client, username="earlier", email="new@example.com", password="pw-long-enough"
+    )
 
     assert response.status_code == 422
     assert db.session.get(User, earlier.id).username == "earlier"

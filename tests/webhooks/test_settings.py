@@ -3,12 +3,13 @@
 import pytest
 
 from config import ConfigError, get_config
+from tests.helpers import PRODUCTION_SECRET_KEY
 
 
 @pytest.fixture
 def production_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
-    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
 
