@@ -12,6 +12,7 @@ from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
+from .ratelimits import init_rate_limits
 from .replicas import init_replicas
 from .sentry import init_sentry
 from .tasks import init_celery
@@ -50,6 +51,7 @@ def create_app(config_name: str | None = None) -> Flask:
     if app.config["TEST_ENDPOINTS"]:
         app.register_blueprint(service_blueprint("testing"))
 
+    init_rate_limits(app)
     register_commands(app)
     return app
 

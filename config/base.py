@@ -93,6 +93,7 @@ class Config:
         # Routes only the tests use (GET /_test/slow for the deploy load test); never production.
         self.TEST_ENDPOINTS = env_flag("TEST_ENDPOINTS", False)
         self.configure_webhooks()
+        self.configure_rate_limits()
         self.RELEASE = environ.get("RELEASE") or read_release()
 
     def configure_replicas(self) -> None:
@@ -167,6 +168,43 @@ class Config:
     def allow_private_webhook_targets(self) -> bool:
         """Whether webhooks may target loopback and private addresses: never, by default."""
         return False
+
+    def configure_rate_limits(self) -> None:
+        """Rate limits (Flask-Limiter syntax: "10 per minute;100 per day") and where they count."""
+        environ = os.environ
+        self.RATELIMIT_ENABLED = self.rate_limits_enabled()
+        # Redis shared by every worker and node; empty: the broker's Redis, else memory.
+        self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "")
+        self.RATELIMIT_KEY_PREFIX = environ.get("RATELIMIT_KEY_PREFIX", "conduit")
+        limits = {
+            # Failed logins only: the account's owner is never kept out by their own logins.
+            "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per minute;100 per day",
+            "RATELIMIT_LOGIN_PER_ADDRESS": "30 per minute;300 per hour",
+            "RATELIMIT_REGISTRATION_PER_ADDRESS": "10 per hour",
+            "RATELIMIT_WRITES_PER_USER": "60 per minute;1000 per hour",
+            "RATELIMIT_WEBHOOKS_PER_CLIENT": "60 per minute",
+        }
+        for name, default in limits.items():
+            setattr(self, name, environ.get(name, default))
+        # How many proxies in front of the app to believe about the client's address
+        # (X-Forwarded-For); 0 trusts none, so a client cannot choose its address.
+        self.TRUSTED_PROXIES = int(environ.get("TRUSTED_PROXIES", 0))
+
+    def rate_limits_enabled(self) -> bool:
+        """Whether requests are rate limited: yes, unless RATELIMIT_ENABLED says no."""
+        return env_flag("RATELIMIT_ENABLED", True)
+
+
+def rate_limit_storage(config) -> str:
+    """Where rate limit counters live: RATELIMIT_STORAGE_URI, else the shared REDIS_URL, else
+    the broker's Redis, else this process's memory."""
+    if config.RATELIMIT_STORAGE_URI:
+        return config.RATELIMIT_STORAGE_URI
+    if getattr(config, "REDIS_URL", ""):
+        return config.REDIS_URL
+    if config.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return config.CELERY_BROKER_URL
+    return "memory://"
 
 
 def read_release() -> str:

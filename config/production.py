@@ -3,7 +3,7 @@
 import os
 import re
 
-from .base import PROJECT_ROOT, Config, ConfigError, env_flag
+from .base import PROJECT_ROOT, Config, ConfigError, env_flag, rate_limit_storage
 
 MIN_SECRET_KEY_BYTES = 32
 # Brokers that live in one process or on one disk: a fleet's hosts would not share their tasks.
@@ -60,6 +60,11 @@ class Production(Config):
             )
         if self.TEST_ENDPOINTS:
             problems.append("TEST_ENDPOINTS is for tests only")
+        if self.RATELIMIT_ENABLED and rate_limit_storage(self) == "memory://":
+            problems.append(
+                "RATELIMIT_STORAGE_URI must name a Redis (redis://...) that every web worker "
+                "and node shares (or use a Redis broker: CELERY_BROKER_URL)"
+            )
         if problems:
             raise ConfigError("production config refused: " + "; ".join(problems))
 

@@ -31,6 +31,11 @@ class Test(Config):
         # A developer's SENTRY_DSN must not receive the errors tests raise on purpose.
         return os.environ.get("TEST_SENTRY_DSN", "")
 
+    def rate_limits_enabled(self) -> bool:
+        # Off unless asked for: one test's registrations must not refuse another's. The tests
+        # of the limits build apps of their own with them on (tests/core/test_rate_limits.py).
+        return env_flag("RATELIMIT_ENABLED", False)
+
     def allow_private_webhook_targets(self) -> bool:
         # Off unless asked for: the tests that deliver to a receiver on 127.0.0.1 turn it on.
         return env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

@@ -14,6 +14,12 @@ from blueprints.clients.services import create_client
 PRODUCTION_SECRET_KEY = "_804sM48lTRHmNlzKCRxd75D8hMGSiUraRvfikBOD0rB_65CeaDEbtwiNsH2h0-p"
 
 
+def set_production_secrets(monkeypatch) -> None:
+    """The secrets and shared stores production requires (config tests never connect to them)."""
+    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://redis.internal:6379/0")
+
+
 def auth_headers(user) -> dict[str, str]:
     """Headers that authenticate as `user`."""
     return {"Authorization": f"Token {issue_token(user.id)}"}

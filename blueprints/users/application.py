@@ -5,6 +5,7 @@ from flask import Blueprint, g
 from app.extensions import db
 from app.inputs import request_json
 from app.openapi import SPEC_ONLY, TOKEN, documents, envelope
+from app.ratelimits import rate_limited
 from app.security import issue_token
 
 from .auth import requires_user
@@ -32,6 +33,7 @@ def user_response(user: User, token: str) -> dict:
 
 @blueprint.post("/users")
 @documents(input=envelope("user", RegistrationInput), output=user_envelope, status=201)
+@rate_limited("registration_per_address")
 def create_user():
     """Register a new user and log them in."""
     user = register_user(**registration_input.load(request_json("user")))
@@ -45,6 +47,7 @@ def create_user():
     output=user_envelope,
     responses={401: "Wrong email or password"},
 )
+@rate_limited("login_per_account", "login_per_address")
 def login_user():
     """Exchange email and password for a token."""
     user = log_in(**login_input.load(request_json("user")))

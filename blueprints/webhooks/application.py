@@ -33,6 +33,8 @@ from .serializers import (
 )
 
 blueprint = Blueprint("webhooks", __name__)
+# Webhook management is limited per API client (app/ratelimits.py).
+blueprint.rate_limits = ("webhooks_per_client",)
 
 webhook_envelope = envelope("webhook", WebhookOutput)
 secret_envelope = envelope("webhook", WebhookSecretOutput)

@@ -3,7 +3,7 @@
 import pytest
 
 from config import ConfigError, get_config
-from tests.helpers import PRODUCTION_SECRET_KEY
+from tests.helpers import PRODUCTION_SECRET_KEY, set_production_secrets
 
 
 def test_a_config_is_chosen_by_name_in_any_case():
@@ -45,7 +45,7 @@ def test_production_refuses_a_short_secret(monkeypatch):
 
 def test_production_starts_with_its_settings(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("LOG_LEVEL", "warning")
 

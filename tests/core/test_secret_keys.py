@@ -10,7 +10,7 @@ from app.extensions import db
 from app.security import issue_token
 from config import ConfigError, get_config
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.helpers import PRODUCTION_SECRET_KEY
+from tests.helpers import PRODUCTION_SECRET_KEY, set_production_secrets
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED = re.compile(r"SECRET_KEY=['\"]?([^\s'\"`]+)")
@@ -27,6 +27,7 @@ def documented_keys() -> list[str]:
 def production(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
     monkeypatch.delenv("SECRET_KEY_FALLBACKS", raising=False)
+    set_production_secrets(monkeypatch)
 
 
 @pytest.mark.parametrize(

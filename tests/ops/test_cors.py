@@ -4,7 +4,7 @@ import pytest
 
 from app import create_app
 from config import ConfigError, get_config
-from tests.helpers import PRODUCTION_SECRET_KEY
+from tests.helpers import set_production_secrets
 
 FRONT_END = "https://app.example.com"
 
@@ -80,7 +80,7 @@ def test_a_wildcard_allows_any_origin(client_for_origins):
 def test_only_development_allows_every_origin_by_default(monkeypatch):
     monkeypatch.delenv("CORS_ORIGINS", raising=False)
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/never-opened.sqlite")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
     assert get_config("development").CORS_ORIGINS == ["*"]
@@ -90,7 +90,7 @@ def test_only_development_allows_every_origin_by_default(monkeypatch):
 
 def test_production_refuses_a_wildcard_origin(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("CORS_ORIGINS", "*")
 
@@ -100,7 +100,7 @@ def test_production_refuses_a_wildcard_origin(monkeypatch):
 
 def test_production_takes_a_list_of_origins(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com,https://b.example.com")
 

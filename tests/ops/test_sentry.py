@@ -12,7 +12,7 @@ import pytest
 import sentry_sdk
 
 from config import get_config
-from tests.helpers import PRODUCTION_SECRET_KEY
+from tests.helpers import set_production_secrets
 from tests.polling import wait_until
 
 from .support import (
@@ -72,7 +72,7 @@ def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
     monkeypatch.setenv("SENTRY_DSN", "http://key@sentry.example.com/1")
     monkeypatch.delenv("TEST_SENTRY_DSN", raising=False)
     monkeypatch.setenv("DATABASE_URL", "mysql://db.internal/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
     assert get_config("test").SENTRY_DSN == ""

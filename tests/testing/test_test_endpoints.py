@@ -4,7 +4,7 @@ is on, never in production."""
 import pytest
 
 from config import ConfigError, get_config
-from tests.helpers import PRODUCTION_SECRET_KEY
+from tests.helpers import set_production_secrets
 
 
 def test_test_endpoints_are_not_served_unless_turned_on(app, client):
@@ -24,7 +24,7 @@ def test_test_endpoints_are_turned_on_from_the_environment(monkeypatch):
 
 def test_production_refuses_test_endpoints(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("TEST_ENDPOINTS", "1")
 

@@ -3,13 +3,13 @@
 import pytest
 
 from config import ConfigError, get_config
-from tests.helpers import PRODUCTION_SECRET_KEY
+from tests.helpers import set_production_secrets
 
 
 @pytest.fixture
 def production_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
 
 
