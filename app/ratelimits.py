@@ -66,8 +66,8 @@ def login_account() -> str:
 def token_user() -> str:
     """The user a request's token names (no database read), else the address."""
     header = request.headers.get("Authorization", "")
-    user_id = read_token(header.partition(" ")[2].strip()) if header else None
-    return f"user:{user_id}" if user_id is not None else "address:" + client_address()
+    claims = read_token(header.partition(" ")[2].strip()) if header else None
+    return f"user:{claims[0]}" if claims is not None else "address:" + client_address()
 
 
 def api_client() -> str:

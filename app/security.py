@@ -62,16 +62,20 @@ def spend_password_check(password: str) -> None:
     _verify(dummy, normalized_password(password))
 
 
-def issue_token(user_id: int) -> str:
-    """A signed access token for `user_id` that expires after the configured lifetime."""
+def issue_token(user_id: int, generation: int = 0) -> str:
+    """A signed access token for `user_id` that expires after the configured lifetime.
+
+    `generation` is the user's token generation: a token of an older one is refused, so
+    raising it (password change, `manage.py revoke-tokens`) ends every earlier session."""
     now = datetime.now(UTC)
     lifetime = timedelta(seconds=current_app.config["JWT_LIFETIME_SECONDS"])
-    claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime}
+    claims = {"sub": str(user_id), "gen": generation, "iat": now, "exp": now + lifetime}
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=JWT_ALGORITHM)
 
 
-def read_token(token: str) -> int | None:
-    """The user id in a valid, unexpired token of ours; None for anything else.
+def read_token(token: str) -> tuple[int, int] | None:
+    """The user id and token generation in a valid, unexpired token of ours; None for
+    anything else (tokens from before generations existed are of generation 0).
 
     Signed with SECRET_KEY, or with one of SECRET_KEY_FALLBACKS (keys being rotated out)."""
     config = current_app.config
@@ -81,9 +85,12 @@ def read_token(token: str) -> int | None:
                 token, key, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}
             )
             user_id = int(claims["sub"])
+            generation = claims.get("gen", 0)
         except jwt.InvalidSignatureError:
             continue
         except (jwt.InvalidTokenError, ValueError):
             return None
-        return user_id if 0 < user_id <= MAX_ID else None
+        if not (0 < user_id <= MAX_ID) or type(generation) is not int:
+            return None
+        return user_id, generation
     return None

@@ -102,6 +102,8 @@ def raise_on_signal(signum, frame):
 
 
 def server_environment(database_url: str, secret_key: str, app: str, port: int) -> dict:
+    from bench.seed import PRODUCTION_SECRETS
+
     return {
         **os.environ,
         "CONDUIT_CONFIG": "production",
@@ -109,6 +111,7 @@ def server_environment(database_url: str, secret_key: str, app: str, port: int) 
         "SECRET_KEY": secret_key,
         # Production refuses a broker of one host; these benchmarks send no task.
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/8"),
+        **PRODUCTION_SECRETS,
         "LOG_LEVEL": "WARNING",
         "GUNICORN_APP": app,
         "GUNICORN_BIND": f"127.0.0.1:{port}",

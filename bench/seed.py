@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy.pool import NullPool
 from sqlalchemy_utils import database_exists, drop_database
@@ -61,6 +62,14 @@ class SeedFacts:
         )
 
 
+# What production requires besides the database and SECRET_KEY (bench/api.py passes them too).
+PRODUCTION_SECRETS = {
+    "WEBHOOK_SECRET_KEYS": Fernet.generate_key().decode(),
+    # Never contacted: the benchmarks' requests are reads, which no rate limit counts.
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/6",
+}
+
+
 def manage(database_url: str, secret_key: str, *arguments: str) -> None:
     """Run `manage.py ARGUMENTS` under the production config on `database_url`."""
     environment = {
@@ -70,6 +79,7 @@ def manage(database_url: str, secret_key: str, *arguments: str) -> None:
         "SECRET_KEY": secret_key,
         # Production refuses a broker of one host; these benchmarks send no task.
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/8"),
+        **PRODUCTION_SECRETS,
         "LOG_LEVEL": "WARNING",
     }
     subprocess.run(
@@ -222,7 +232,9 @@ def count_facts(connection) -> dict:
 
 def production_app(database_url: str, secret_key: str):
     """The service as gunicorn builds it; building it also imports every service's models."""
-    os.environ.update({"DATABASE_URL": database_url, "SECRET_KEY": secret_key})
+    os.environ.update(
+        {"DATABASE_URL": database_url, "SECRET_KEY": secret_key, **PRODUCTION_SECRETS}
+    )
     # Production refuses a broker of one host; the seed sends no task.
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/8")
     from app import create_app

@@ -56,6 +56,8 @@ class Config:
 
     DEFAULT_DATABASE = "development.sqlite"
     DEFAULT_SECRET_KEY = "development-secret-key-do-not-use-in-production"
+    # Encrypts webhook secrets in development and tests only: production refuses it.
+    DEVELOPMENT_WEBHOOK_SECRET_KEY = "F98NCK383uEjWuErOmudanQcFoBbSfvObkwge323g3o="
     # Browser origins allowed to call the API (CORS); none unless configured.
     DEFAULT_CORS_ORIGINS = ""
 
@@ -156,6 +158,14 @@ class Config:
             environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", 0.5)
         )
         self.WEBHOOK_ALLOW_PRIVATE_TARGETS = self.allow_private_webhook_targets()
+        # Fernet keys that encrypt webhook secrets at rest: the first encrypts, all decrypt.
+        self.WEBHOOK_SECRET_KEYS = split_list(
+            environ.get("WEBHOOK_SECRET_KEYS", self.DEVELOPMENT_WEBHOOK_SECRET_KEY)
+        )
+        # After rotate-secret, how long the old secret still signs beside the new one.
+        self.WEBHOOK_SECRET_OVERLAP_SECONDS = float(
+            environ.get("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
+        )
         deadline = self.WEBHOOK_ATTEMPT_DEADLINE_SECONDS
         if deadline >= self.WEBHOOK_DELIVERY_LEASE_SECONDS:
             raise ConfigError(

@@ -3,6 +3,8 @@
 import os
 import re
 
+from cryptography.fernet import Fernet
+
 from .base import PROJECT_ROOT, Config, ConfigError, env_flag, rate_limit_storage
 
 MIN_SECRET_KEY_BYTES = 32
@@ -13,6 +15,15 @@ GENERATE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48
 # Files whose example keys anyone can read: a key copied from them is public.
 DOCUMENTED_FILES = (".env.example", "README.md")
 DOCUMENTED_KEY = re.compile(r"SECRET_KEY(?:_FALLBACKS)?=['\"]?([^\s'\"`]+)")
+
+
+def valid_secret_key(key: str) -> bool:
+    """Whether `key` is a Fernet key (32 url-safe base64-encoded bytes)."""
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def documented_secret_keys() -> set[str]:
@@ -60,6 +71,7 @@ class Production(Config):
             )
         if self.TEST_ENDPOINTS:
             problems.append("TEST_ENDPOINTS is for tests only")
+        problems += self.webhook_secret_key_problems()
         if self.RATELIMIT_ENABLED and rate_limit_storage(self) == "memory://":
             problems.append(
                 "RATELIMIT_STORAGE_URI must name a Redis (redis://...) that every web worker "
@@ -67,6 +79,20 @@ class Production(Config):
             )
         if problems:
             raise ConfigError("production config refused: " + "; ".join(problems))
+
+    def webhook_secret_key_problems(self) -> list[str]:
+        """WEBHOOK_SECRET_KEYS must be set, to real Fernet keys of this deployment's own."""
+        generate = (
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key()'
+            '.decode())"'
+        )
+        if not os.environ.get("WEBHOOK_SECRET_KEYS"):
+            return [f"WEBHOOK_SECRET_KEYS is not set (generate a key: {generate})"]
+        if self.DEVELOPMENT_WEBHOOK_SECRET_KEY in self.WEBHOOK_SECRET_KEYS:
+            return ["WEBHOOK_SECRET_KEYS holds the development key"]
+        if not all(valid_secret_key(key) for key in self.WEBHOOK_SECRET_KEYS):
+            return [f"WEBHOOK_SECRET_KEYS must list Fernet keys (generate one: {generate})"]
+        return []
 
     def secret_key_problems(self) -> list[str]:
         """SECRET_KEY and each of SECRET_KEY_FALLBACKS must be long, random and private."""

@@ -13,16 +13,19 @@ from blueprints.clients.services import create_client
 # A key production accepts (long, random, not published anywhere but in this test helper).
 PRODUCTION_SECRET_KEY = "_804sM48lTRHmNlzKCRxd75D8hMGSiUraRvfikBOD0rB_65CeaDEbtwiNsH2h0-p"
 
+PRODUCTION_WEBHOOK_SECRET_KEY = "hYjJjt1w1ow3I1dyDoDsXYDw0Ew4QjWq5e4Wt5Ua3nk="
+
 
 def set_production_secrets(monkeypatch) -> None:
     """The secrets and shared stores production requires (config tests never connect to them)."""
     monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://redis.internal:6379/0")
+    monkeypatch.setenv("WEBHOOK_SECRET_KEYS", PRODUCTION_WEBHOOK_SECRET_KEY)
 
 
 def auth_headers(user) -> dict[str, str]:
     """Headers that authenticate as `user`."""
-    return {"Authorization": f"Token {issue_token(user.id)}"}
+    return {"Authorization": f"Token {issue_token(user.id, user.token_generation)}"}
 
 
 def client_key_headers(name: str = "test client") -> dict[str, str]:

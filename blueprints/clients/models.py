@@ -7,7 +7,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.types import UTCDateTime, utcnow
+from app.types import UTCDateTime, exact_string, utcnow
 
 NAME_MAX_LENGTH = 100
 KEY_TAG = "ck_"
@@ -24,7 +24,8 @@ class Client(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
-    key_prefix: Mapped[str] = mapped_column(String(PREFIX_LENGTH), unique=True)
+    # Compared exactly on MariaDB too: CK_0123456789AB is not the prefix ck_0123456789ab.
+    key_prefix: Mapped[str] = mapped_column(exact_string(PREFIX_LENGTH), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -22,7 +22,8 @@ from .serializers import (
 )
 from .services import log_in, register_user, save_user
 
-blueprint = Blueprint("users", __name__)
+# cli_group=None: its commands are `manage.py revoke-tokens`, not `manage.py users ...`.
+blueprint = Blueprint("users", __name__, cli_group=None)
 
 user_envelope = envelope("user", AuthenticatedUserOutput)
 
@@ -38,7 +39,7 @@ def create_user():
     """Register a new user and log them in."""
     user = register_user(**registration_input.load(request_json("user")))
     db.session.commit()
-    return user_response(user, issue_token(user.id)), 201
+    return user_response(user, issue_token(user.id, user.token_generation)), 201
 
 
 @blueprint.post("/users/login")
@@ -51,7 +52,7 @@ def create_user():
 def login_user():
     """Exchange email and password for a token."""
     user = log_in(**login_input.load(request_json("user")))
-    return user_response(user, issue_token(user.id))
+    return user_response(user, issue_token(user.id, user.token_generation))
 
 
 @blueprint.get("/user")
@@ -66,7 +67,11 @@ def get_current_user(user):
 @documents(input=envelope("user", UserUpdateInput), output=user_envelope, auth=TOKEN)
 @requires_user
 def update_current_user(user):
-    """Change the current user's details; fields left out stay as they are."""
+    """Change the current user's details; fields left out stay as they are.
+
+    A new email or password revokes every earlier token: the answer carries a fresh one."""
+    generation = user.token_generation
     save_user(user, user_update_input.load(request_json("user")))
     db.session.commit()
-    return user_response(user, g.token)
+    token = g.token if user.token_generation == generation else None
+    return user_response(user, token or issue_token(user.id, user.token_generation))

@@ -29,9 +29,10 @@ def authenticated_user() -> User | None:
     token = _token_from_header()
     if token is None:
         return None
-    user_id = read_token(token)
-    user = db.session.get(User, user_id) if user_id is not None else None
-    if user is None:
+    claims = read_token(token)
+    user = db.session.get(User, claims[0]) if claims is not None else None
+    # A token of an earlier generation was revoked (password change, revoke-tokens).
+    if user is None or user.token_generation != claims[1]:
         raise ApiError(401, "is invalid or expired", field="token")
     g.token = token
     return user

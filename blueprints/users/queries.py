@@ -4,14 +4,17 @@ from typing import Any
 
 from app.extensions import db
 
+from .identity import normalized_email, username_key
 from .models import User
-
-UNIQUE_FIELDS = ("email", "username")
 
 
 def find_user_by_email(email: str) -> User | None:
-    """The user with `email` (stored lowercase); None if there is none."""
-    return db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    """The user whose address is `email` once normalised; None for no user or no address."""
+    try:
+        address = normalized_email(email.strip())
+    except ValueError:
+        return None
+    return db.session.scalar(db.select(User).filter_by(email=address))
 
 
 def find_user_by_username(username: str) -> User | None:
@@ -19,15 +22,23 @@ def find_user_by_username(username: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(username=username))
 
 
+def _clash(column, value: str, user_id: int | None) -> bool:
+    clash = db.select(User.id).filter(column == value)
+    if user_id is not None:
+        clash = clash.filter(User.id != user_id)
+    return db.session.scalar(clash.limit(1)) is not None
+
+
 def taken_fields(values: dict[str, Any], user_id: int | None) -> dict[str, list[str]]:
-    """Which of `values`' unique fields a user other than `user_id` already has."""
+    """Which of `values`' unique fields a user other than `user_id` already has (a username
+    also clashes with a look-alike of itself)."""
     taken = {}
-    for field in UNIQUE_FIELDS:
-        if field not in values:
-            continue
-        clash = db.select(User.id).filter(getattr(User, field) == values[field])
-        if user_id is not None:
-            clash = clash.filter(User.id != user_id)
-        if db.session.scalar(clash.limit(1)) is not None:
-            taken[field] = ["has already been taken"]
+    if "email" in values and _clash(User.email, values["email"], user_id):
+        taken["email"] = ["has already been taken"]
+    username = values.get("username")
+    if username is not None and _clash(User.username_key, username_key(username), user_id):
+        exact = _clash(User.username, username, user_id)
+        taken["username"] = [
+            "has already been taken" if exact else "is too similar to an existing username"
+        ]
     return taken

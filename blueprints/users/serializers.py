@@ -1,41 +1,61 @@
 """Users' input (load) and output (dump) schemas."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.schemas import InputSchema
 
+from .identity import (
+    mixes_confusable_scripts,
+    normalized_email,
+    normalized_username,
+)
 from .models import EMAIL_MAX_LENGTH, IMAGE_MAX_LENGTH, USERNAME_MAX_LENGTH
 from .passwords import PASSWORD_MAX_LENGTH, validate_password
 
 BIO_MAX_LENGTH = 10_000
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 def _blank_if_none(value):
     return "" if value is None else value
 
 
+def _username(value):
+    return normalized_username(value.strip()) if isinstance(value, str) else value
+
+
+def _not_confusable(username: str) -> None:
+    if mixes_confusable_scripts(username):
+        raise ValidationError("mixes scripts in a way that imitates other names")
+
+
 def username_field(**kwargs) -> fields.String:
+    """A username: NFKC-normalised, letters of any one script, digits, '.', '-', '_'."""
     return fields.String(
         validate=[
             validate.Length(min=1, max=USERNAME_MAX_LENGTH),
             validate.Regexp(r"^[\w.-]+$", error="may contain only letters, digits, '.', '-', '_'"),
+            _not_confusable,
         ],
-        pre_load=_strip,
+        pre_load=_username,
         **kwargs,
     )
 
 
-def email_field(**kwargs) -> fields.Email:
-    return fields.Email(
-        validate=validate.Length(max=EMAIL_MAX_LENGTH),
-        pre_load=_strip,
-        post_load=str.lower,
-        **kwargs,
-    )
+class NormalizedEmail(fields.String):
+    """An email address in its one stored form (identity.normalized_email)."""
+
+    default_error_messages = {"invalid": "Not a valid email address."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalized_email(text.strip())
+        except ValueError:
+            raise ValidationError("Not a valid email address.") from None
+
+
+def email_field(**kwargs) -> fields.String:
+    return NormalizedEmail(validate=validate.Length(max=EMAIL_MAX_LENGTH), **kwargs)
 
 
 def password_field(**kwargs) -> fields.String:

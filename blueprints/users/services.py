@@ -11,6 +11,9 @@ from app.transactions import write_in_savepoint
 from .models import User
 from .queries import find_user_by_email, taken_fields
 
+# Changing either ends every session: tokens issued before stop working.
+CREDENTIAL_FIELDS = ("email", "password")
+
 
 def save_user(user: User, changes: dict[str, Any]) -> None:
     """Apply `changes` to `user` in a savepoint; a clash on a unique field is a 422.
@@ -19,6 +22,11 @@ def save_user(user: User, changes: dict[str, Any]) -> None:
     the loser's savepoint rolls back and the rest of the transaction stays intact.
     """
     changes = dict(changes)
+    if user.id is not None and any(
+        field in changes and changes[field] != getattr(user, field, None)
+        for field in CREDENTIAL_FIELDS
+    ):
+        changes["token_generation"] = (user.token_generation or 0) + 1
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
 
@@ -52,3 +60,14 @@ def log_in(email: str, password: str) -> User:
     if user is None or not password_matches(user.password_hash, password):
         raise ApiError(401, "is invalid", field="email or password")
     return user
+
+
+def revoke_tokens(user: User) -> None:
+    """End every session of `user`: each token issued so far stops working."""
+    db.session.execute(
+        db.update(User)
+        .where(User.id == user.id)
+        .values(token_generation=User.token_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user)

@@ -4,6 +4,7 @@ from flask.blueprints import BlueprintSetupState
 
 from . import tasks  # noqa: F401  (registers the tasks this service sends)
 from .application import blueprint
+from .commands import webhook_commands
 from .outbox import subscribe_outbox
 
 
@@ -12,5 +13,8 @@ def record_events_in_the_outbox(state: BlueprintSetupState) -> None:
     """Registering the service subscribes its outbox to the app's events (app.events)."""
     subscribe_outbox(state.app)
 
+
+for command in webhook_commands:
+    blueprint.cli.add_command(command)
 
 __all__ = ["blueprint"]

@@ -32,7 +32,8 @@ from .serializers import (
     webhook_update_input,
 )
 
-blueprint = Blueprint("webhooks", __name__)
+# cli_group=None: `manage.py reencrypt-webhook-secrets`, not `manage.py webhooks ...`.
+blueprint = Blueprint("webhooks", __name__, cli_group=None)
 # Webhook management is limited per API client (app/ratelimits.py).
 blueprint.rate_limits = ("webhooks_per_client",)
 
@@ -111,7 +112,8 @@ def delete_webhook(client, webhook_id):
 @documents(output=secret_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
 def rotate_webhook_secret(client, webhook_id):
-    """Replace a webhook's signing secret; the new one is shown this once."""
+    """Replace a webhook's signing secret; the new one is shown this once. The old one signs
+    too for WEBHOOK_SECRET_OVERLAP_SECONDS, while receivers switch."""
     webhook = find_webhook(client, webhook_id)
     services.rotate_secret(webhook)
     db.session.commit()

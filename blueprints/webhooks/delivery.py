@@ -42,6 +42,7 @@ from .models import (
     DeliveryAttempt,
     Webhook,
 )
+from .secrets import decrypt_secret
 from .targets import GUARDED_POOL_CLASSES, TargetRefused, loggable_url, split_target
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Claim:
     message_id: str
     event: str
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # each signs: the current secret, and the old one after a rotation
     payload: str
     number: int
     claimed_until: datetime  # with `number`, the fence: the row is ours while both match
@@ -264,7 +265,10 @@ def post(claim: Claim) -> Response:
         "User-Agent": USER_AGENT.format(release=config["RELEASE"]),
         "webhook-id": claim.message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(claim.secret, claim.message_id, timestamp, body),
+        # Standard Webhooks: several signatures, space-separated; a receiver needs one to match.
+        "webhook-signature": " ".join(
+            sign(secret, claim.message_id, timestamp, body) for secret in claim.secrets
+        ),
     }
     seconds = config["WEBHOOK_ATTEMPT_DEADLINE_SECONDS"]
     timeout = (
@@ -366,6 +370,8 @@ def _claim_row(message_id: str, now: datetime):
             DELIVERIES.c.claimed_until,
             WEBHOOKS.c.url,
             WEBHOOKS.c.secret,
+            WEBHOOKS.c.previous_secret,
+            WEBHOOKS.c.previous_secret_until,
             WEBHOOKS.c.enabled,
             WEBHOOKS.c.consecutive_failures,
             WEBHOOKS.c.failing_attempts,
@@ -454,13 +460,23 @@ def claim(message_id: str) -> Claim | Outcome:
         message_id=message_id,
         event=row.event,
         url=row.url,
-        secret=row.secret,
+        secrets=signing_secrets(row, now),
         payload=row.payload,
         number=row.attempts + 1,
         claimed_until=claimed_until,
         failures_before=row.consecutive_failures,
         failing_attempts=row.failing_attempts,
     )
+
+
+def signing_secrets(row, now: datetime) -> tuple[str, ...]:
+    """The secrets a delivery is signed with: the current one, and the previous one while its
+    overlap window after a rotation lasts."""
+    secrets = [decrypt_secret(row.secret)]
+    until = row.previous_secret_until
+    if row.previous_secret is not None and until is not None and until > now:
+        secrets.append(decrypt_secret(row.previous_secret))
+    return tuple(secrets)
 
 
 def record(claim: Claim, response: Response) -> Outcome:

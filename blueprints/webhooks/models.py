@@ -3,7 +3,7 @@
 import base64
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +12,7 @@ from app.extensions import db
 from app.types import LongText, UTCDateTime, utcnow
 from blueprints.clients.models import Client
 
+from .secrets import ENCRYPTED_MAX_LENGTH, decrypt_secret, encrypt_secret
 from .targets import URL_MAX_LENGTH
 
 EVENT_TYPES = (
@@ -38,6 +39,11 @@ def new_secret() -> str:
     return SECRET_TAG + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
+def new_encrypted_secret() -> str:
+    """A new signing secret, encrypted as it is stored."""
+    return encrypt_secret(new_secret())
+
+
 def new_message_id() -> str:
     """The webhook-id of a delivery, the same on every attempt so receivers can de-duplicate."""
     return f"msg_{uuid.uuid4().hex}"
@@ -49,7 +55,16 @@ class Webhook(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(URL_MAX_LENGTH))
-    secret: Mapped[str] = mapped_column(String(64), default=new_secret)
+    # Encrypted at rest (secrets.py); `secret` reads and writes it in clear.
+    encrypted_secret: Mapped[str] = mapped_column(
+        "secret", String(ENCRYPTED_MAX_LENGTH), default=new_encrypted_secret
+    )
+    # After a rotation the old secret signs too, until previous_secret_until (an overlap window
+    # for receivers to switch); encrypted like the current one.
+    encrypted_previous_secret: Mapped[str | None] = mapped_column(
+        "previous_secret", String(ENCRYPTED_MAX_LENGTH), default=None
+    )
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(REASON_MAX_LENGTH), default=None)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -84,9 +99,19 @@ class Webhook(db.Model):
         self.failing_attempts = 0
         self.paused_until = None
 
-    def rotate_secret(self) -> str:
-        """Sign from now on with a new secret, and return it."""
-        self.secret = new_secret()
+    @property
+    def secret(self) -> str:
+        """The current signing secret, decrypted."""
+        if self.encrypted_secret is None:
+            self.encrypted_secret = new_encrypted_secret()
+        return decrypt_secret(self.encrypted_secret)
+
+    def rotate_secret(self, overlap: timedelta) -> str:
+        """Sign with a new secret from now on, and with the old one too for `overlap`;
+        return the new secret."""
+        self.encrypted_previous_secret = self.encrypted_secret
+        self.previous_secret_until = utcnow() + overlap if overlap.total_seconds() > 0 else None
+        self.encrypted_secret = new_encrypted_secret()
         return self.secret
 
     def __repr__(self) -> str:

@@ -1,6 +1,9 @@
 """Changing webhooks, and sending a delivery again."""
 
+from datetime import timedelta
 from typing import Any
+
+from flask import current_app
 
 from app.errors import ApiError
 from app.extensions import db
@@ -50,8 +53,9 @@ def update_webhook(webhook: Webhook, changes: dict[str, Any]) -> None:
 
 
 def rotate_secret(webhook: Webhook) -> None:
-    """Sign from now on with a new secret."""
-    webhook.rotate_secret()
+    """Sign from now on with a new secret, and with the old one too for
+    WEBHOOK_SECRET_OVERLAP_SECONDS, while receivers switch."""
+    webhook.rotate_secret(timedelta(seconds=current_app.config["WEBHOOK_SECRET_OVERLAP_SECONDS"]))
     webhook.updated_at = utcnow()
 
 

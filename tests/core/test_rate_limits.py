@@ -10,7 +10,7 @@ from app.extensions import db
 from app.ratelimits import rate_limit_exceeded
 from config import ConfigError, get_config
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.helpers import PRODUCTION_SECRET_KEY, auth_headers, client_key_headers
+from tests.helpers import auth_headers, client_key_headers, set_production_secrets
 from tests.webhooks.processes import OwnRedis
 
 pytestmark = pytest.mark.system
@@ -207,7 +207,7 @@ def test_each_refusal_is_announced_once_with_the_limit_name(limited_app):
 
 def test_production_needs_a_shared_storage(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
-    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
+    set_production_secrets(monkeypatch)
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from app.extensions import db
-from blueprints.clients.models import create_client
+from blueprints.clients.services import create_client
 from blueprints.webhooks.delivery import attempt_delivery
 from blueprints.webhooks.models import Delivery, Webhook
 from blueprints.webhooks.outbox import event_body, record_delivery
