@@ -58,7 +58,7 @@ def test_production_starts_with_its_settings(monkeypatch):
 @pytest.mark.parametrize("broker_url", ["filesystem://", "memory://localhost/"])
 def test_production_refuses_a_broker_of_one_host(monkeypatch, broker_url):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/conduit")
-    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    set_production_secrets(monkeypatch)
     monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
 
     with pytest.raises(ConfigError, match="CELERY_BROKER_URL must name a broker every host"):
