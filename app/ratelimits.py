@@ -37,6 +37,7 @@ _signals = Namespace()
 rate_limit_exceeded = _signals.signal("rate-limit-exceeded")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLIENT_KEY_PREFIX_LENGTH = 15  # "ck_" and 12 hex digits: names the client, never the secret
 
 
@@ -188,9 +189,12 @@ def init_rate_limits(app: Flask) -> Limiter:
     )
     limiter.init_app(app)
     app.extensions["rate_limiter"] = limiter
+    limited_blueprints = set()
     for blueprint in app.blueprints.values():
         for name in getattr(blueprint, "rate_limits", ()):
             _limit(limiter, name)(blueprint)
+            limited_blueprints.add(blueprint.name)
+    skip_reads_outside(app, limiter, frozenset(limited_blueprints))
     for endpoint, view in list(app.view_functions.items()):
         # Flask-Limiter checks a view's own limits when its wrapper runs: serve the wrapper.
         for name in getattr(view, "rate_limits", ()):
@@ -198,6 +202,22 @@ def init_rate_limits(app: Flask) -> Limiter:
     app.after_request(add_rate_limit_headers)
     app.register_error_handler(RateLimitExceeded, handle_rate_limit_exceeded)
     return limiter
+
+
+def skip_reads_outside(app: Flask, limiter: Limiter, limited_blueprints: frozenset[str]) -> None:
+    """Keep the limiter off the hot read path: a GET, HEAD or OPTIONS outside a blueprint with
+    limits of its own (webhooks) is never limited (writes_per_user counts writes only, and
+    login and registration are POSTs), so it skips Flask-Limiter's checks entirely."""
+    check = limiter._check_request_limit
+    hooks = app.before_request_funcs[None]
+
+    def check_request_limit() -> None:
+        if request.method in READ_METHODS and request.blueprint not in limited_blueprints:
+            return
+        check()
+
+    if check in hooks:  # Flask-Limiter registers it only when the limiter is enabled
+        hooks[hooks.index(check)] = check_request_limit
 
 
 def _limit(limiter: Limiter, name: str):

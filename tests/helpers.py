@@ -20,6 +20,7 @@ def set_production_secrets(monkeypatch) -> None:
     """The secrets and shared stores production requires (config tests never connect to them)."""
     monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET_KEY)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://redis.internal:6379/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://redis.internal:6379/0")
     monkeypatch.setenv("WEBHOOK_SECRET_KEYS", PRODUCTION_WEBHOOK_SECRET_KEY)
 
 
