@@ -210,9 +210,9 @@ def request_identities() -> list[str]:
     identities = list(g.get("database_writers", ()))
     token = request.headers.get("Authorization", "").strip().partition(" ")[2]
     if token.strip():
-        user_id = read_token(token.strip())
-        if user_id is not None:
-            identities.append(f"user:{user_id}")
+        claims = read_token(token.strip())
+        if claims is not None:
+            identities.append(f"user:{claims[0]}")
     key = request.headers.get("X-Client-Key", "").strip()
     if key:
         identities.append("client:" + hashlib.sha256(key.encode()).hexdigest()[:32])
