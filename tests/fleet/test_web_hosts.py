@@ -70,7 +70,8 @@ def test_killing_a_web_host_fails_no_get(tmp_path):
         def read() -> None:
             while not stop.is_set():
                 for path in ("/api/articles", "/api/tags", "/healthz"):
-                    status = get_status(f"{base}{path}", timeout=5)
+                    # A slow answer on a loaded machine is not a failure: an error or a 5xx is.
+                    status = get_status(f"{base}{path}", timeout=30)
                     served[0] += 1
                     if status != 200:
                         failures.append((path, status))
