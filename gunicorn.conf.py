@@ -35,6 +35,16 @@ preload_app = False
 # In a releases layout, GUNICORN_PIDFILE must name a place outside the releases.
 pidfile = os.environ.get("GUNICORN_PIDFILE", os.path.join(RELEASE_FOLDER, "pids", "gunicorn.pid"))
 os.makedirs(os.path.dirname(pidfile) or ".", exist_ok=True)
+
+# Metrics (METRICS_BIND or METRICS_TOKEN set): every worker writes prometheus-client's
+# multiprocess files, by default beside the pidfile (outside the releases: a USR2 deploy's new
+# workers add to the same counts). Set before prometheus-client is first imported.
+if os.environ.get("METRICS_BIND") or os.environ.get("METRICS_TOKEN"):
+    os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", os.path.join(os.path.dirname(pidfile) or ".", "metrics")
+    )
+from deploy import metrics  # noqa: E402  (after PROMETHEUS_MULTIPROC_DIR is settled)
+
 # ps shows "gunicorn: master [conduit]" and "gunicorn: worker [conduit]" (setproctitle); the
 # hooks check that title before they signal an old master.
 proc_name = "conduit"
@@ -57,8 +67,19 @@ access_log_format = (
 # which the new master takes over and the old one deletes as it exits; signals do the job.
 control_socket_disable = True
 
-when_ready = hooks.when_ready
+
+def when_ready(server) -> None:
+    hooks.when_ready(server)
+    metrics.when_ready(server)
+
+
+def post_worker_init(worker) -> None:
+    metrics.post_worker_init(worker)
+    hooks.post_worker_init(worker)
+
+
+on_starting = metrics.on_starting
 post_fork = hooks.post_fork
-post_worker_init = hooks.post_worker_init
 worker_exit = hooks.worker_exit
+child_exit = metrics.child_exit
 pre_exec = hooks.re_exec_from(HERE)

@@ -12,10 +12,12 @@ from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
+from .metrics import init_metrics, init_worker_metrics
 from .ratelimits import init_rate_limits
 from .replicas import init_replicas
 from .sentry import init_sentry
 from .tasks import init_celery
+from .tracing import init_tracing
 
 # Each service is a package in blueprints/ exporting `blueprint`, served under /api;
 # ROOT_SERVICES are served at the root (health checks for load balancers and deploys).
@@ -50,6 +52,9 @@ def create_app(config_name: str | None = None) -> Flask:
         app.register_blueprint(service_blueprint(service))
     if app.config["TEST_ENDPOINTS"]:
         app.register_blueprint(service_blueprint("testing"))
+    init_metrics(app)
+    init_worker_metrics(app)
+    init_tracing(app)
 
     init_rate_limits(app)
     register_commands(app)

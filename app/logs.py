@@ -1,5 +1,7 @@
 """Logging: UTF-8 whatever the locale, a request id on every line, text or JSON lines.
 
+With tracing on (OTEL_* set), each line also carries the trace id beside the request id.
+
 A Celery task sent while serving a request carries that request's id (a message header) and
 logs under it, so one id follows a piece of work from the request through its tasks.
 """
@@ -14,9 +16,12 @@ from contextvars import ContextVar
 from celery import signals
 from flask import Flask, Response, g, has_request_context, request
 
+from .tracing import current_trace_id, tracing_configured
+
 REQUEST_ID_HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+TRACED_TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s %(trace_id)s] %(name)s: %(message)s"
 # The message header that carries the request id into a Celery task.
 TASK_REQUEST_ID_HEADER = "request_id"
 
@@ -34,13 +39,19 @@ def current_request_id() -> str:
 
 class RequestIdFilter(logging.Filter):
     """Stamps each record with the request id and the running task's name (a record that
-    already has them keeps them)."""
+    already has them keeps them), and with the trace id when `traced`."""
+
+    def __init__(self, traced: bool = False) -> None:
+        super().__init__()
+        self.traced = traced
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         if not hasattr(record, "task_name"):
             record.task_name = task_name.get()
+        if self.traced and not hasattr(record, "trace_id"):
+            record.trace_id = current_trace_id()
         return True
 
 
@@ -55,6 +66,8 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
+        if hasattr(record, "trace_id"):
+            entry["trace_id"] = record.trace_id
         if getattr(record, "task_name", None):
             entry["task"] = record.task_name
         if record.exc_info:
@@ -75,11 +88,12 @@ def utf8_stderr():
 def configure_logging(app: Flask) -> None:
     """Send the root logger to stderr at LOG_LEVEL, in LOG_FORMAT (text or json)."""
     handler = logging.StreamHandler(utf8_stderr())
-    handler.addFilter(RequestIdFilter())
+    traced = tracing_configured()
+    handler.addFilter(RequestIdFilter(traced))
     if app.config["LOG_FORMAT"] == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(logging.Formatter(TRACED_TEXT_FORMAT if traced else TEXT_FORMAT))
     root = logging.getLogger()
     for existing in [h for h in root.handlers if getattr(h, "conduit", False)]:
         root.removeHandler(existing)

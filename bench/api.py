@@ -9,6 +9,9 @@ endpoint, prints req/s, p99 latency and the fraction of the ceiling's req/s, and
 process it started, whatever happens (finally + signal handlers).
 
     .venv/bin/python bench/api.py [--database-url URL] [--duration 10] [--connections 16]
+
+With --metrics it also starts Conduit with metrics on (METRICS_BIND, gunicorn's multiprocess
+files) and measures each endpoint off, on, off again: the cost is on / mean(off).
 """
 
 import argparse
@@ -232,6 +235,11 @@ def main() -> None:
         "--rounds", type=int, default=1, help="measure every endpoint this many times"
     )
     parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="also measure each endpoint with metrics on (off, on, off) and print the cost",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="then sample the slowest endpoint (and the articles list) with py-spy",
@@ -279,6 +287,14 @@ def run(arguments, processes: Processes) -> None:
         log_folder,
     )
     check_counts(conduit, facts)
+    conduit_metrics = None
+    if arguments.metrics:
+        environment = server_environment(
+            arguments.database_url, secret_key, CONDUIT_APP, free_port()
+        )
+        environment["METRICS_BIND"] = f"127.0.0.1:{free_port()}"
+        environment["PROMETHEUS_MULTIPROC_DIR"] = str(log_folder / "metrics")
+        _, conduit_metrics = start_gunicorn(processes, "conduit-metrics", environment, log_folder)
 
     endpoints = [
         Endpoint(ARTICLES_LIST, "/api/articles?limit=20", True),
@@ -306,6 +322,7 @@ def run(arguments, processes: Processes) -> None:
     # The ceiling is measured before each endpoint and after the last: each endpoint is compared
     # with the mean of the two ceiling runs around it, which follows the machine's load.
     rounds = []
+    costs: list[dict[str, float]] = []
     for number in range(1, arguments.rounds + 1):
         if arguments.rounds > 1:
             print(f"round {number} of {arguments.rounds}", flush=True)
@@ -317,8 +334,17 @@ def run(arguments, processes: Processes) -> None:
             results[endpoint.name] = measure(endpoint.name, url, token, arguments)
             ceilings.append(measure("ceiling", ceiling + "/", None, arguments))
         rounds.append(print_table(endpoints, results, statements, ceilings))
+        if conduit_metrics is not None:
+            costs.append(metrics_cost(endpoints, conduit, conduit_metrics, facts, arguments))
     if arguments.rounds > 1:
         print_medians(endpoints, rounds)
+    if len(costs) > 1:
+        print(f"\nmetrics on / off, median of {len(costs)} rounds:")
+        for endpoint in endpoints:
+            print(
+                f"{endpoint.name:<42} "
+                f"{statistics.median(cost[endpoint.name] for cost in costs):.1%}"
+            )
     print(f"load average after: {load_average()}", flush=True)
 
     if arguments.profile:
@@ -329,6 +355,32 @@ def run(arguments, processes: Processes) -> None:
             print(f"its {len(statements[endpoint.name].statements)} SQL statements:")
             for statement in statements[endpoint.name].statements:
                 print(f"  {statement}")
+
+
+def metrics_cost(endpoints, conduit, conduit_metrics, facts, arguments) -> dict[str, float]:
+    """Each endpoint's req/s with metrics on over its mean with them off, measured just before
+    and just after (the load of a shared machine drifts)."""
+    print("\nmetrics on / off:", flush=True)
+    ratios = {}
+    for endpoint in endpoints:
+        token = facts.viewer_token if endpoint.authenticated else None
+        before = measure(
+            endpoint.name + " (metrics off)", conduit + endpoint.path, token, arguments
+        )
+        on = measure(
+            endpoint.name + " (metrics on)", conduit_metrics + endpoint.path, token, arguments
+        )
+        after = measure(endpoint.name + " (metrics off)", conduit + endpoint.path, token, arguments)
+        off = (before.requests_per_second + after.requests_per_second) / 2
+        ratios[endpoint.name] = on.requests_per_second / off
+        offs = f"{before.requests_per_second:.0f}, {after.requests_per_second:.0f}"
+        print(
+            f"{endpoint.name:<42} off {offs}"
+            f" req/s; on {on.requests_per_second:.0f} req/s: {ratios[endpoint.name]:.1%}"
+            f" (p99 off {after.p99_ms:.1f} ms, on {on.p99_ms:.1f} ms)",
+            flush=True,
+        )
+    return ratios
 
 
 def profile(endpoint, url, token, master, arguments) -> None:

@@ -96,6 +96,11 @@ class Config:
         self.TEST_ENDPOINTS = env_flag("TEST_ENDPOINTS", False)
         self.configure_webhooks()
         self.configure_rate_limits()
+        # Metrics (Prometheus): the web's own listener (served by the gunicorn master), a token
+        # that lets GET /metrics through on the API's listener, the Celery worker's listener.
+        self.METRICS_BIND = environ.get("METRICS_BIND", "")
+        self.METRICS_TOKEN = environ.get("METRICS_TOKEN", "")
+        self.WORKER_METRICS_BIND = environ.get("WORKER_METRICS_BIND", "")
         self.RELEASE = environ.get("RELEASE") or read_release()
 
     def configure_replicas(self) -> None:

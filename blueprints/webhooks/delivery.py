@@ -28,6 +28,7 @@ from sqlalchemy import exists, func, insert, literal, or_, select, update
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from app.extensions import db
+from app.metrics import webhook_attempt_duration, webhook_deliveries, webhook_delivery_lag
 from app.types import utcnow
 from blueprints.clients.models import Client
 
@@ -87,6 +88,7 @@ class Claim:
     claimed_until: datetime  # with `number`, the fence: the row is ours while both match
     failures_before: int  # the webhook's run of failed deliveries when this attempt began
     failing_attempts: int  # the webhook's run of retryable failed attempts then
+    created_at: datetime  # when the change that caused it committed (its outbox row)
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,7 @@ def _claim_row(message_id: str, now: datetime):
             DELIVERIES.c.event,
             DELIVERIES.c.payload,
             DELIVERIES.c.attempts,
+            DELIVERIES.c.created_at,
             DELIVERIES.c.status,
             DELIVERIES.c.next_attempt_at,
             DELIVERIES.c.claimed_until,
@@ -466,6 +469,7 @@ def claim(message_id: str) -> Claim | Outcome:
         claimed_until=claimed_until,
         failures_before=row.consecutive_failures,
         failing_attempts=row.failing_attempts,
+        created_at=row.created_at,
     )
 
 
@@ -553,6 +557,7 @@ def record(claim: Claim, response: Response) -> Outcome:
     )
     db.session.commit()
     _log_attempt(claim, response, outcome)
+    count_attempt(claim, response, outcome)
     return outcome
 
 
@@ -578,6 +583,19 @@ def disable_after_failures(webhook_id: int, last_error: str) -> None:
         reason = f"disabled after {webhook.consecutive_failures} failed deliveries in a row"
         webhook.disabled_reason = f"{reason}; the last: {last_error}"[:REASON_MAX_LENGTH]
         log.warning("webhook %s %s", webhook_id, webhook.disabled_reason)
+
+
+def count_attempt(claim: Claim, response: Response, outcome: Outcome) -> None:
+    """The attempt in the metrics: its duration, its outcome, and once delivered the lag from
+    the commit that caused the event."""
+    webhook_attempt_duration.observe(response.duration)
+    if outcome.status == DELIVERED:
+        webhook_deliveries.labels(claim.event, "delivered").inc()
+        webhook_delivery_lag.observe((utcnow() - claim.created_at).total_seconds())
+    elif outcome.retry_in is not None:
+        webhook_deliveries.labels(claim.event, "retry").inc()
+    elif outcome.status == FAILED:
+        webhook_deliveries.labels(claim.event, "failed").inc()
 
 
 def _log_attempt(claim: Claim, response: Response, outcome: Outcome) -> None:

@@ -144,6 +144,19 @@ def prepare_database(environ: dict[str, str]) -> None:
         )
 
 
+def create_client_key(environ: dict[str, str], name: str = "ops-test") -> str:
+    """Create an API client in the database `environ` names (manage.py); its key."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create-client", name],
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
 class SentryReceiver:
     """A stand-in for Sentry on 127.0.0.1: stores the envelopes that SDKs post to it."""
 

@@ -5,7 +5,6 @@ webhook receiver through the worker, and Ctrl-C stops them all, leaving nothing 
 import json
 import signal
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +17,7 @@ from .support import (
     PROJECT_ROOT,
     VENV_BIN,
     answers,
+    create_client_key,
     descendants,
     prepare_database,
     process_environment,
@@ -57,18 +57,6 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def create_client_key(environ) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "create-client", "ops-test"],
-        cwd=PROJECT_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
 
 
 def create_article_with_a_webhook(base: str, client_key: str, hook_url: str) -> None:
