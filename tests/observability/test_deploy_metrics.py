@@ -1,0 +1,57 @@
+"""Metrics through a USR2 deploy of a real gunicorn (releases layout, 2 workers): the new
+master serves on the same METRICS_BIND beside the old one, the request counter goes on from
+where it was, and only the new release's workers count as alive."""
+
+import re
+
+import pytest
+import requests
+
+from tests.deploy.harness import Releases, Server, send
+from tests.polling import free_port, wait_until
+
+HEALTHZ = r'http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)'
+
+
+def scrape(port: int) -> str:
+    return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+
+def value(pattern: str, text: str) -> float | None:
+    found = re.search(f"^{pattern}$", text, re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
+@pytest.mark.system
+def test_a_deploy_keeps_the_counts_and_the_metrics_listener(tmp_path):
+    releases = Releases(tmp_path)
+    releases.add("1.0.0")
+    releases.switch("1.0.0")
+    metrics_port = free_port()
+    server = Server(releases)
+    server.environment["METRICS_BIND"] = f"127.0.0.1:{metrics_port}"
+    with server:
+        for number in range(10):
+            assert send(server.port, "/healthz", f"before-{number}").ok
+        before = value(HEALTHZ, scrape(metrics_port))
+        assert before is not None and before >= 10
+
+        releases.add("2.0.0")
+        releases.switch("2.0.0")
+        result = server.deploy("--expect-version", "2.0.0")
+        assert result.returncode == 0, result.stdout + result.stderr + server.tail()
+        for number in range(5):
+            assert send(server.port, "/healthz", f"after-{number}").ok
+
+        after = scrape(metrics_port)
+        assert value(HEALTHZ, after) >= before + 5
+        assert "Metrics not served" not in server.tail(100_000)
+        wait_until(
+            lambda: value(r"gunicorn_workers_alive (\S+)", scrape(metrics_port)) == 2,
+            30,
+            "the old workers to be marked dead",
+        )
+        releases_alive = re.findall(
+            r'conduit_build_info\{release="([^"]+)"\} 1', scrape(metrics_port)
+        )
+        assert releases_alive == ["2.0.0"]
