@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.extensions import db
 from app.metrics import start_request_timer
-from blueprints.clients.models import create_client
+from blueprints.clients.services import create_client
 from blueprints.webhooks.delivery import attempt_delivery
 from blueprints.webhooks.models import Webhook
 from blueprints.webhooks.outbox import event_body, record_delivery

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from app import create_app
 from app.extensions import celery, db
 from app.tracing import instrument
-from blueprints.clients.models import create_client
+from blueprints.clients.services import create_client
 from blueprints.webhooks.models import DELIVERED, Delivery, Webhook
 
 INCOMING_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
