@@ -122,11 +122,13 @@ def scrape_registry(app: Flask, master_pid: Callable[[], int]) -> Collector:
 
 
 def start_request_timer() -> None:
+    """Before a request: note when it started, and start counting its SQL."""
     request.environ["conduit.started"] = time.perf_counter()
     _request_sql.set([0, 0.0])
 
 
 def record_request(response: Response) -> Response:
+    """After a request: count it, observe its duration and its SQL, by URL rule."""
     started = request.environ.get("conduit.started")
     if started is None:
         return response
@@ -147,6 +149,7 @@ def record_request(response: Response) -> Response:
 
 
 def forget_request_sql(error: BaseException | None = None) -> None:
+    """At teardown: statements from now on are no request's."""
     _request_sql.set(None)
 
 
@@ -222,6 +225,7 @@ def init_worker_metrics(app: Flask) -> None:
 
 
 def serve_worker_metrics(app: Flask) -> None:
+    """In the worker's main process, at start: serve its metrics on WORKER_METRICS_BIND."""
     bind = app.config["WORKER_METRICS_BIND"]
     build_info.labels(app.config["RELEASE"]).set(1)
     try:
@@ -233,10 +237,12 @@ def serve_worker_metrics(app: Flask) -> None:
 
 
 def start_task_timer(task=None, **kwargs) -> None:
+    """Before a task runs: note when it started."""
     task.request.metrics_started = time.perf_counter()
 
 
 def record_task(task=None, state: str | None = None, **kwargs) -> None:
+    """After a task ran: observe its runtime, count it by final state."""
     started = getattr(task.request, "metrics_started", None)
     if started is not None:
         task_runtime.labels(task.name).observe(time.perf_counter() - started)
