@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .metrics import db_replica_lag
 from .security import read_token
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class Replica:
         self.checked_at = time.monotonic()
         self.healthy = healthy
         self.lag_seconds = lag
+        # Unknown lag (unreachable, not replicating) is infinite for the ConduitReplicaLag alert.
+        db_replica_lag.labels(self.name).set(float("inf") if lag is None else lag)
 
     def mark_down(self, error: Exception) -> None:
         """A connection just failed: skip this replica until the next check."""

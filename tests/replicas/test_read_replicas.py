@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from flask_migrate import upgrade
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from app import create_app
@@ -132,6 +133,12 @@ def test_a_user_reads_their_own_writes_at_once_while_the_replica_lags(replicated
     assert replica_reads(replicated_app) == served + 1
 
 
+def replica_lag(app) -> float | None:
+    """The db_replica_lag_seconds gauge of the app's replica, as a scrape would read it."""
+    (replica,) = app.extensions["database_replicas"].replicas
+    return REGISTRY.get_sample_value("db_replica_lag_seconds", {"replica": replica.name})
+
+
 def test_reads_move_off_a_stopped_replica_with_no_error_and_come_back(replicated_app, pair):
     client = replicated_app.test_client()
     headers = register(client)
@@ -147,6 +154,7 @@ def test_reads_move_off_a_stopped_replica_with_no_error_and_come_back(replicated
             assert client.get("/api/articles", headers=headers).status_code == 200
             assert client.get("/api/user", headers=headers).status_code == 200
         assert replica_reads(replicated_app) == served
+        assert replica_lag(replicated_app) == float("inf")  # unknown: the alert fires
     finally:
         pair.replica.start()
 
@@ -168,6 +176,7 @@ def test_a_replica_further_behind_than_the_maximum_is_skipped(replicated_app, pa
         slug = write_article(client, headers)
         # Its lag grows to 4 s: past 1 s the app reads from the primary, which has the article.
         wait_until(lambda: not router.replicas[0].is_healthy(router.max_lag), 10, "the lag to show")
+        assert 1 < replica_lag(replicated_app) < float("inf")
         served = replica_reads(replicated_app)
         assert client.get(f"/api/articles/{slug}").status_code == 200
         assert replica_reads(replicated_app) == served
