@@ -7,17 +7,17 @@ nothing costs anything. W3C `traceparent` goes from the incoming request into th
 the tasks it sends, and from a task into its webhook requests, so one trace follows the work.
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 from flask import Flask
-from opentelemetry import trace
-from opentelemetry.instrumentation.celery import CeleryInstrumentor
-from opentelemetry.instrumentation.flask import FlaskInstrumentor
-from opentelemetry.instrumentation.requests import RequestsInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+# OpenTelemetry is imported only when tracing is on: with it off, not even its import costs.
 DEFAULT_SERVICE_NAME = "conduit"
 _process_provider: TracerProvider | None = None
 
@@ -39,7 +39,10 @@ def process_tracer_provider() -> TracerProvider:
     """This process's provider, exporting in batches over OTLP/HTTP (made once, then reused)."""
     global _process_provider
     if _process_provider is None:
+        from opentelemetry import trace
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+        from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         # Named by OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES, else "conduit".
@@ -54,6 +57,11 @@ def process_tracer_provider() -> TracerProvider:
 
 def instrument(app: Flask, provider: TracerProvider) -> None:
     """Spans for `app`'s requests and SQL, and for every Celery task and `requests` call."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider)
     with app.app_context():
         engines = list(app.extensions["sqlalchemy"].engines.values())
@@ -71,6 +79,11 @@ def instrument(app: Flask, provider: TracerProvider) -> None:
 
 def uninstrument(app: Flask) -> None:
     """Undo `instrument` (tests)."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     FlaskInstrumentor().uninstrument_app(app)
     for instrumentor in (SQLAlchemyInstrumentor(), CeleryInstrumentor(), RequestsInstrumentor()):
         if instrumentor.is_instrumented_by_opentelemetry:
@@ -79,5 +92,7 @@ def uninstrument(app: Flask) -> None:
 
 def current_trace_id() -> str:
     """The id of the trace being recorded (32 hex digits), else "-"."""
+    from opentelemetry import trace
+
     context = trace.get_current_span().get_span_context()
     return trace.format_trace_id(context.trace_id) if context.is_valid else "-"
