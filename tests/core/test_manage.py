@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy_utils import database_exists, drop_database
 
 from app import create_app
-from manage import TEST_PROCESSES, parallel_options
+from manage import TEST_PROCESSES, cli, parallel_options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,20 +88,20 @@ def test_a_failing_test_makes_the_command_fail(sample_tests):
     assert "1 failed" in result.stdout
 
 
-@pytest.mark.system
 def test_an_unknown_folder_exits_non_zero_and_says_so(tmp_path):
-    result = manage("-c", "Test", "test", "-s", str(tmp_path / "missing"))
+    result = CliRunner().invoke(cli, ["test", "-s", str(tmp_path / "missing")])
 
-    assert result.returncode == 2
-    assert "does not exist" in result.stderr
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
 
 
-@pytest.mark.system
 def test_a_pattern_matching_nothing_exits_non_zero(sample_tests):
-    result = manage("-c", "Test", "test", "-s", str(sample_tests), "-p", "test_nothing")
+    arguments = ["test", "-s", str(sample_tests), "-p", "test_nothing"]
 
-    assert result.returncode == 2
-    assert "no test file" in result.stderr
+    result = CliRunner().invoke(cli, arguments)
+
+    assert result.exit_code == 2
+    assert "no test file" in result.output
 
 
 def test_db_create_creates_a_missing_database(app, monkeypatch, tmp_path):
