@@ -8,6 +8,7 @@ from sqlalchemy import event
 from config import get_config
 
 from .cli import register_commands
+from .engines import prepare_pool
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .inputs import IdConverter
@@ -41,6 +42,7 @@ def create_app(config_name: str | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             prepare_engine(engine, app.config["SQLITE_BEGIN"])
+            prepare_pool(engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     init_replicas(app, API_PREFIX)
     init_celery(app)
     init_cors(app)

@@ -7,7 +7,7 @@ import logging
 from typing import Any, TypeVar
 
 import sentry_sdk
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+READ_METHODS = {"GET", "HEAD"}
 HTTP_MESSAGES = {
     400: "bad request",
     401: "authentication required",
@@ -92,8 +93,24 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_database_unavailable(error: Exception) -> Response:
-    """The database is down, restarting or overloaded: the client may retry shortly."""
+    """The database is down, restarting or overloaded: the client may retry shortly.
+
+    A read that met a dead pooled connection (the database restarted since the connection was
+    last used; it is not pinged before each use, see app/engines.py) runs once more: the pool
+    has dropped that connection and its peers, and a read changed nothing.
+    """
     db.session.rollback()
+    if (
+        getattr(error, "connection_invalidated", False)
+        and request.method in READ_METHODS
+        and not g.get("database_retried")
+    ):
+        g.database_retried = True
+        log.info("request %s: dead database connection, read again", g.get("request_id", "-"))
+        try:
+            return current_app.dispatch_request()
+        except Exception as again:
+            return current_app.handle_user_exception(again)
     log.warning("database unavailable in request %s: %s", g.get("request_id", "-"), error)
     response = error_response(503, {"database": ["unavailable, try again shortly"]})
     response.headers["Retry-After"] = "5"

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from .engines import prepare_pool
 from .extensions import db
 from .metrics import db_replica_lag
 from .security import read_token
@@ -107,7 +108,11 @@ class ReplicaRouter:
         # Long enough for any replica still considered healthy to have applied the write.
         self.window_seconds = max(10, int(3 * self.max_lag))
         self.replicas = [
-            replica_for(url, config["SQLALCHEMY_ENGINE_OPTIONS"])
+            replica_for(
+                url,
+                config["SQLALCHEMY_ENGINE_OPTIONS"],
+                config["DATABASE_PING_AFTER_IDLE_SECONDS"],
+            )
             for url in config["DATABASE_REPLICA_URLS"]
         ]
         self.redis = redis.Redis.from_url(
@@ -182,7 +187,7 @@ def has_applied(connection, position: str) -> bool:
     return waited == 0
 
 
-def replica_for(url: str, engine_options: dict) -> Replica:
+def replica_for(url: str, engine_options: dict, ping_after_idle: float) -> Replica:
     """A replica's engine (pooled, as the primary's) and its health probe (short timeouts)."""
     probe_timeouts = {
         "connect_timeout": PROBE_TIMEOUT_SECONDS,
@@ -191,9 +196,11 @@ def replica_for(url: str, engine_options: dict) -> Replica:
     }
     parsed = make_url(url)
     name = f"{parsed.host or 'localhost'}:{parsed.port or 3306}"
+    engine = create_engine(url, **engine_options)
+    prepare_pool(engine, ping_after_idle)
     return Replica(
         name=name,
-        engine=create_engine(url, **engine_options),
+        engine=engine,
         # One connection kept for the checks: a handshake a second on a busy replica would
         # cost more than the check, and could time out where the check would not.
         probe=create_engine(

@@ -5,6 +5,7 @@ into the models' tables (one multi-row INSERT per chunk), not through the API, s
 articles take seconds. The data is random with a fixed seed: every run seeds the same rows.
 """
 
+import json
 import os
 import random
 import subprocess
@@ -141,6 +142,12 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
     )
 
     article_rows, article_tag_rows = [], []
+    favorite_rows = [
+        {"user_id": user_id, "article_id": article_id, "created_at": start}
+        for user_id in user_ids
+        for article_id in rng.sample(range(1, articles + 1), rng.randint(*FAVORITES_PER_USER))
+    ]
+    favorites_count = Counter(row["article_id"] for row in favorite_rows)
     tag_names = [f"tag{number:02d}" for number in range(TAG_COUNT)]
     tag_weights = [1 / (rank + 1) ** 0.8 for rank in range(TAG_COUNT)]
     tag_usage: Counter = Counter()
@@ -160,6 +167,9 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
             }
         )
         tags = weighted_distinct(rng, range(TAG_COUNT), tag_weights, rng.randint(2, 4))
+        # What the articles service keeps on each article (a bulk load bypasses it).
+        article_rows[-1]["favorites_count"] = favorites_count[article_id]
+        article_rows[-1]["tag_list"] = json.dumps([tag_names[tag] for tag in tags])
         for position, tag in enumerate(tags):
             article_tag_rows.append(
                 {"article_id": article_id, "tag_id": tag + 1, "position": position}
@@ -176,16 +186,7 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
     insert_chunks(connection, Article.__table__, article_rows)
     insert_chunks(connection, ArticleTag.__table__, article_tag_rows)
 
-    article_ids = range(1, articles + 1)
-    insert_chunks(
-        connection,
-        Favorite.__table__,
-        [
-            {"user_id": user_id, "article_id": article_id, "created_at": start}
-            for user_id in user_ids
-            for article_id in rng.sample(article_ids, rng.randint(*FAVORITES_PER_USER))
-        ],
-    )
+    insert_chunks(connection, Favorite.__table__, favorite_rows)
 
 
 def analyze(engine) -> None:

@@ -26,9 +26,10 @@ def database_url(url: str) -> str:
 
 
 def engine_options(url: str, timeout: int) -> dict:
-    """SQLAlchemy engine options: test pooled connections before use (a restarted database
-    costs no request), and on MariaDB give up on an unreachable or silent server in time."""
-    options: dict = {"pool_pre_ping": True, "pool_recycle": 3600}
+    """SQLAlchemy engine options: no ping before each use and no reset ROLLBACK of its own
+    (app/engines.py decides both, with a round trip only when needed), and on MariaDB give up
+    on an unreachable or silent server in time."""
+    options: dict = {"pool_recycle": 3600, "pool_reset_on_return": None}
     if url.startswith("mysql"):
         options["connect_args"] = {
             "connect_timeout": min(timeout, 5),
@@ -71,6 +72,10 @@ class Config:
             self.database_url_from_environment() or sqlite_url(self.DEFAULT_DATABASE)
         )
         self.DATABASE_TIMEOUT = int(environ.get("DATABASE_TIMEOUT", 20))
+        # A pooled connection idle for longer is pinged before use (app/engines.py).
+        self.DATABASE_PING_AFTER_IDLE_SECONDS = float(
+            environ.get("DATABASE_PING_AFTER_IDLE_SECONDS", 1)
+        )
         # SQLite only: BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
         # then writes while another process (the Celery worker) commits waits for the lock
         # instead of failing at once with "database is locked" (SQLite cannot upgrade safely).

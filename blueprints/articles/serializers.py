@@ -116,7 +116,7 @@ def article_output(row: Row, with_body: bool = True) -> dict:
     article = {"slug": row.slug, "title": row.title, "description": row.description}
     if with_body:
         article["body"] = row.body
-    article["tagList"] = tag_names(row.tag_pairs)
+    article["tagList"] = tag_names(row.tag_list)
     article["createdAt"] = row.created_at  # formatted by the statement (queries.api_timestamp)
     article["updatedAt"] = row.updated_at
     article["favorited"] = bool(row.favorited)

@@ -1,18 +1,19 @@
 """Writing articles: unique slugs that follow the title, races included; favorites."""
 
+import json
 import re
 import secrets
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 
 from app.errors import ApiError
 from app.extensions import db
 from app.transactions import write_in_savepoint
 from app.types import utcnow
 from blueprints.tags.queries import article_tag_ids
-from blueprints.tags.services import release_tags, tag_article
+from blueprints.tags.services import release_tags, tag_article, unique_names
 
 from .models import Article, Favorite
 
@@ -81,11 +82,17 @@ def _save(article: Article, changes: dict[str, Any]) -> None:
     raise ApiError(422, "gives no free slug, please change it", field="title")
 
 
+def tag_list(names: list[str]) -> str:
+    """The article's `tag_list` column for its tags `names`: what pages show, in that order."""
+    return json.dumps(names, ensure_ascii=False, separators=(",", ":"))
+
+
 def create_article(author_id: int, tags: list[str], **fields: Any) -> Article:
     """A new article by `author_id` with a unique slug from its title, tagged in order."""
     now = utcnow()
-    article = Article(author_id=author_id, created_at=now, updated_at=now)
-    _save(article, fields)
+    tags = unique_names(tags)
+    article = Article(author_id=author_id, created_at=now, updated_at=now, favorites_count=0)
+    _save(article, {**fields, "tag_list": tag_list(tags)})
     tag_article(article.id, tags)
     return article
 
@@ -96,10 +103,19 @@ def update_article(article_id: int, changes: dict[str, Any]) -> Article:
     changes = dict(changes)
     tags = changes.pop("tags", None)
     if tags is not None:
-        tag_article(article.id, tags, replace=True)
-    if changes or tags is not None:
+        # The article's row first, then its tags (as when creating or deleting one): the
+        # foreign key checks of its new article_tags rows then need no lock on it of their own
+        # that a concurrent favorite, waiting for the row, would deadlock with. Locked, its
+        # tag_list is the latest one, which this request replaces.
+        tags = unique_names(tags)
+        locked = select(Article.tag_list).where(Article.id == article_id).with_for_update()
+        replacing = json.loads(db.session.execute(locked).scalar_one())
+        changes["tag_list"] = tag_list(tags)
+    if changes:
         changes["updated_at"] = utcnow()
         _save(article, changes)
+    if tags is not None:
+        tag_article(article.id, tags, replacing=replacing)
     return article
 
 
@@ -112,19 +128,45 @@ def delete_article(article_id: int) -> None:
     release_tags(tag_ids)
 
 
+def _count_favorites(article_id: int, delta: int) -> None:
+    db.session.execute(
+        update(Article)
+        .where(Article.id == article_id)
+        .values(favorites_count=Article.favorites_count + delta)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def favorite_article(user_id: int, article_id: int) -> int:
-    """Record that the user favorites the article: 1 if it is new, 0 if it was favorited."""
+    """Record that the user favorites the article, counted on the article: 1 if it is new, 0
+    if it was favorited.
+
+    The article's row is locked first (its count +1), then the favorite inserted: inserting
+    first would take a shared lock on the article (the foreign key check) that two concurrent
+    favorites would then both try to upgrade, a deadlock.
+    """
     if db.session.get(Favorite, (user_id, article_id)) is not None:
         return 0
-    favorite = Favorite(user_id=user_id, article_id=article_id)
-    # A concurrent request that favorited first wins the primary key: the result is the same,
-    # and counted once, as the other request counts it.
-    return 1 if write_in_savepoint(lambda: db.session.add(favorite)) is None else 0
+
+    def write() -> None:
+        _count_favorites(article_id, +1)
+        db.session.execute(
+            insert(Favorite).values(user_id=user_id, article_id=article_id, created_at=utcnow())
+        )
+
+    # A concurrent request that favorited first wins the primary key: the savepoint takes the
+    # +1 back, and the result is the same, counted once, as the other request counts it.
+    return 1 if write_in_savepoint(write) is None else 0
 
 
 def unfavorite_article(user_id: int, article_id: int) -> int:
-    """Forget that the user favorites the article: 1 if it was favorited, else 0."""
+    """Forget that the user favorites the article, counted on the article: 1 if it was
+    favorited, else 0."""
+    # The article's row first, as favorite_article locks it: one lock order for both.
+    db.session.execute(select(Article.id).where(Article.id == article_id).with_for_update())
     result = db.session.execute(
         delete(Favorite).where(Favorite.user_id == user_id, Favorite.article_id == article_id)
     )
+    if result.rowcount:
+        _count_favorites(article_id, -1)
     return result.rowcount

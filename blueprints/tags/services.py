@@ -14,7 +14,6 @@ from app.extensions import db
 from app.transactions import write_in_savepoint
 
 from .models import ArticleTag, Tag
-from .queries import article_tag_ids
 
 tags = Tag.__table__
 article_tags = ArticleTag.__table__
@@ -44,11 +43,12 @@ def _tag_ids(names: list[str]) -> dict[str, int]:
     return found
 
 
-def _recount(added: set[int], removed: set[int]) -> None:
-    """+1 on the tags in `added`, -1 on those in `removed`: one UPDATE, rows locked in id order."""
-    changed = sorted(added | removed)
+def _recount(added: set[int], removed: set[int], kept: frozenset[int] = frozenset()) -> None:
+    """+1 on the tags in `added`, -1 on those in `removed`, and those `kept` locked too (the
+    article keeps carrying them): one UPDATE, rows locked in id order."""
+    changed = sorted(added | removed | kept)
     if changed:
-        delta = case((tags.c.id.in_(sorted(added)), 1), else_=-1)
+        delta = case((tags.c.id.in_(sorted(added)), 1), (tags.c.id.in_(sorted(kept)), 0), else_=-1)
         db.session.execute(
             update(tags)
             .where(tags.c.id.in_(changed))
@@ -56,16 +56,20 @@ def _recount(added: set[int], removed: set[int]) -> None:
         )
 
 
-def tag_article(article_id: int, names: list[str], replace: bool = False) -> None:
-    """Give the article the tags `names` in that order (repeats dropped), replacing its old ones
-    when `replace` is set; the tags' article counts follow.
+def tag_article(article_id: int, names: list[str], replacing: list[str] | None = None) -> None:
+    """Give the article the tags `names` in that order (repeats dropped), replacing the tags
+    `replacing` it carries now (as last committed: the caller holds the article's row); the
+    tags' article counts follow.
     """
     names = unique_names(names)
-    old_ids = article_tag_ids(article_id) if replace else set()
+    old_ids = set(_tag_ids(replacing).values()) if replacing else set()
     ids = _tag_ids(names) if names else {}
     new_ids = set(ids.values())
-    _recount(added=new_ids - old_ids, removed=old_ids - new_ids)
-    if old_ids:
+    # Every tag row the new article_tags rows refer to is locked here, kept ones included:
+    # their foreign key checks would otherwise take shared locks after this transaction holds
+    # other tag rows, and two retags could each wait for the other.
+    _recount(added=new_ids - old_ids, removed=old_ids - new_ids, kept=frozenset(new_ids & old_ids))
+    if replacing is not None:
         db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
     if names:
         db.session.execute(
