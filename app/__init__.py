@@ -7,6 +7,7 @@ from sqlalchemy import event
 
 from config import get_config
 
+from .cache import init_read_cache
 from .cli import register_commands
 from .engines import prepare_pool
 from .errors import register_error_handlers
@@ -46,6 +47,7 @@ def create_app(config_name: str | None = None) -> Flask:
     init_replicas(app, API_PREFIX)
     init_celery(app)
     init_cors(app)
+    init_read_cache(app)
 
     app.url_map.converters["int"] = IdConverter
     for service in SERVICES:

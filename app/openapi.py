@@ -34,6 +34,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # keeps every status of the spec (tests/docs/test_openapi.py), and says so.
 SPEC_ONLY = "Not sent by this operation; listed because the RealWorld spec lists it"
 
+NOT_MODIFIED = "Not modified: the ETag sent in If-None-Match is still the answer's"
+
 ERROR_DESCRIPTIONS = {
     401: "Missing, invalid or expired credentials",
     403: "Only the owner may do this",
@@ -225,6 +227,9 @@ def build_document(app: Flask) -> dict:
                 paths.setdefault(path, {})[method] = operation(
                     view, declaration, tag, path_parameters, client_key_everywhere
                 )
+                if method == "get" and declaration.status == 200:
+                    # Every GET answer has an ETag (app/cache.py).
+                    paths[path][method]["responses"]["304"] = {"description": NOT_MODIFIED}
 
     for tag, description in tags.items():
         spec.tag({"name": tag, "description": description})

@@ -36,6 +36,10 @@ class Test(Config):
         # of the limits build apps of their own with them on (tests/core/test_rate_limits.py).
         return env_flag("RATELIMIT_ENABLED", False)
 
+    def read_cache_redis_url_from_environment(self) -> str:
+        # Off unless asked for: the cache's own tests turn it on with a Redis of their choice.
+        return os.environ.get("TEST_READ_CACHE_REDIS_URL", "")
+
     def allow_private_webhook_targets(self) -> bool:
         # Off unless asked for: the tests that deliver to a receiver on 127.0.0.1 turn it on.
         return env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

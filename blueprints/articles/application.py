@@ -2,6 +2,7 @@
 
 from flask import Blueprint, request
 
+from app.cache import cached_for_anonymous
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
@@ -60,6 +61,7 @@ def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
 
 @blueprint.get("/articles")
 @documents(query=ArticleListQuery, output=page_envelope, auth=OPTIONAL_TOKEN)
+@cached_for_anonymous
 @accepts_user
 def list_articles(viewer):
     """The newest articles, filtered by tag, author and who favorited them; paged."""
@@ -81,6 +83,7 @@ def list_feed(viewer):
     responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
     auth=OPTIONAL_TOKEN,
 )
+@cached_for_anonymous
 @accepts_user
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""

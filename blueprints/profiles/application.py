@@ -2,6 +2,7 @@
 
 from flask import Blueprint
 
+from app.cache import cached_for_anonymous
 from app.errors import found
 from app.extensions import db
 from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
@@ -22,6 +23,7 @@ NO_SUCH_USER = "No user has this username"
 @documents(
     output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=OPTIONAL_TOKEN
 )
+@cached_for_anonymous
 @accepts_user
 def get_profile(viewer, username):
     """A user's public profile, with whether the viewer follows them."""

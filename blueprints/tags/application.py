@@ -2,6 +2,7 @@
 
 from flask import Blueprint
 
+from app.cache import cached_for_anonymous
 from app.openapi import SPEC_ONLY, documents
 
 from .queries import popular_tag_names
@@ -12,6 +13,7 @@ blueprint = Blueprint("tags", __name__)
 
 @blueprint.get("/tags")
 @documents(output=TagsOutput, responses={422: SPEC_ONLY})
+@cached_for_anonymous
 def list_tags():
     """Every tag some article carries, most used first (ties by name)."""
     return tags_output.dump({"tags": popular_tag_names()})

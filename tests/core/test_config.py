@@ -1,5 +1,7 @@
 """Config classes: chosen by name, overridable from the environment, strict in production."""
 
+import importlib.util
+
 import pytest
 
 from config import ConfigError, get_config
@@ -21,7 +23,18 @@ def test_test_config_uses_test_database_url(monkeypatch):
 
     url = get_config("test").SQLALCHEMY_DATABASE_URI
 
-    assert url == "mysql+pymysql://root@db.example:3306/t?charset=utf8mb4"
+    # mysqlclient where it is installed (production), else PyMySQL.
+    driver = "mysqldb" if importlib.util.find_spec("MySQLdb") else "pymysql"
+    assert url == f"mysql+{driver}://root@db.example:3306/t?charset=utf8mb4"
+
+
+@pytest.mark.parametrize("driver", ["pymysql", "mysqldb"])
+def test_a_database_url_that_names_its_driver_keeps_it(monkeypatch, driver):
+    monkeypatch.setenv("TEST_DATABASE_URL", f"mysql+{driver}://root@db.example:3306/t")
+
+    url = get_config("test").SQLALCHEMY_DATABASE_URI
+
+    assert url == f"mysql+{driver}://root@db.example:3306/t?charset=utf8mb4"
 
 
 def test_production_names_every_missing_setting(monkeypatch):

@@ -1,0 +1,219 @@
+"""Anonymous answers of the hottest reads, kept in each process's memory, never served stale;
+ETags and 304s on every GET; Cache-Control for shared caches.
+
+A cached answer carries the *generation* of the data it was computed from: a counter in Redis
+(`READ_CACHE_REDIS_URL`) that every commit changing what an anonymous reader sees increments,
+after the commit and before the writer gets its response. Each cached request reads the counter
+(one Redis GET, about a tenth of a millisecond) and is answered from memory only when its entry
+was computed at the current generation, so after a write every process, on every host, computes
+the answer again: the writer sees its write on its next read, and so does everyone else.
+
+What counts as such a write is decided where the writes happen, in the session: a flush or a
+statement that touches a table anonymous answers are made of (CACHED_TABLES) marks the session,
+and its commit bumps the generation. A write that forgot to publish an event still invalidates.
+
+Failures: when Redis cannot be reached, requests are answered from the database (the cache is
+bypassed, not trusted) and the process drops its entries; Redis is tried again a second later.
+As a backstop for a bump that failed while other processes could still reach Redis, an entry is
+used for at most MAX_AGE_SECONDS.
+"""
+
+import logging
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from hashlib import blake2b
+
+import redis
+from flask import Flask, Response, current_app, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+# Tables whose rows appear in anonymous answers of the cached reads (follows do not: an
+# anonymous reader follows nobody; author_article_counts are written by triggers on articles).
+CACHED_TABLES = frozenset({"articles", "users", "favorites", "tags", "article_tags"})
+MAX_AGE_SECONDS = 1.0
+RETRY_SECONDS = 1.0
+REDIS_TIMEOUT_SECONDS = 0.25
+READ_METHODS = frozenset({"GET", "HEAD"})
+_WROTE = "read_cache_wrote"
+
+
+@dataclass(frozen=True)
+class Entry:
+    generation: bytes
+    stored_at: float
+    body: bytes
+    etag: str
+
+
+class ReadCache:
+    """One process's cached answers, checked against the generation counter in Redis."""
+
+    def __init__(self, redis_url: str, key: str, max_entries: int) -> None:
+        self.redis = redis.Redis.from_url(
+            redis_url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        self.key = key
+        self.max_entries = max_entries
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.unreachable_until = 0.0
+
+    def _failed(self, doing: str, error: Exception) -> None:
+        """Redis did not answer: trust nothing kept, and leave Redis alone for a moment."""
+        if time.monotonic() >= self.unreachable_until:
+            log.warning("read cache bypassed: Redis failed while %s: %s", doing, error)
+        self.entries.clear()
+        self.unreachable_until = time.monotonic() + RETRY_SECONDS
+
+    def generation(self) -> bytes | None:
+        """The current generation; None when Redis cannot tell (then nothing is cached)."""
+        if time.monotonic() < self.unreachable_until:
+            return None
+        try:
+            return self.redis.get(self.key) or b"0"
+        except redis.RedisError as error:
+            self._failed("reading the generation", error)
+            return None
+
+    def bump(self) -> None:
+        """Make every process's entries out of date: the data behind them changed."""
+        self.entries.clear()
+        try:
+            self.redis.incr(self.key)
+        except redis.RedisError as error:
+            self._failed("bumping the generation", error)
+
+    def answer(self, key: str, compute: Callable[[], Response]) -> Response:
+        """The answer for `key`: from memory when computed at the current generation, else
+        from `compute()` (kept when it is a 200)."""
+        generation = self.generation()
+        if generation is None:
+            response = compute()
+            response.headers["X-Cache"] = "bypass"
+            return response
+        entry = self.entries.get(key)
+        now = time.monotonic()
+        if (
+            entry is not None
+            and entry.generation == generation
+            and now - entry.stored_at < MAX_AGE_SECONDS
+        ):
+            response = Response(entry.body, mimetype="application/json")
+            response.set_etag(entry.etag)
+            response.headers["X-Cache"] = "hit"
+            return response
+        response = compute()
+        if response.status_code == 200 and not response.direct_passthrough:
+            body = response.get_data()
+            etag = body_etag(body)
+            response.set_etag(etag)
+            self.entries[key] = Entry(generation, now, body, etag)
+            self.entries.move_to_end(key)
+            if len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        response.headers["X-Cache"] = "miss"
+        return response
+
+
+def body_etag(body: bytes) -> str:
+    """A strong ETag for a response body."""
+    return blake2b(body, digest_size=12).hexdigest()
+
+
+def _anonymous() -> bool:
+    return not request.headers.get("Authorization", "").strip()
+
+
+def cached_for_anonymous(api_function):
+    """Answer anonymous GETs of this view from the read cache (when one is configured)."""
+
+    @wraps(api_function)
+    def decorated_cached_for_anonymous_function(*args, **kwargs):
+        cache: ReadCache | None = current_app.extensions.get("read_cache")
+        if cache is None or request.method not in READ_METHODS or not _anonymous():
+            return api_function(*args, **kwargs)
+        return cache.answer(
+            request.full_path,
+            lambda: current_app.make_response(api_function(*args, **kwargs)),
+        )
+
+    return decorated_cached_for_anonymous_function
+
+
+def _touches_cached_tables(session: Session, flush_context) -> None:
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if getattr(instance, "__tablename__", None) in CACHED_TABLES:
+            session.info[_WROTE] = True
+            return
+
+
+def _statement_touches_cached_tables(orm_execute_state) -> None:
+    if orm_execute_state.is_insert or orm_execute_state.is_update or orm_execute_state.is_delete:
+        table = getattr(orm_execute_state.statement, "table", None)
+        if getattr(table, "name", None) in CACHED_TABLES:
+            orm_execute_state.session.info[_WROTE] = True
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        cache = current_app.extensions.get("read_cache") if current_app else None
+        if cache is not None:
+            cache.bump()
+
+
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    # A rolled-back savepoint may have written nothing: bumping anyway is harmless.
+    if not previous_transaction.nested:
+        session.info.pop(_WROTE, None)
+
+
+def conditional_get(response: Response) -> Response:
+    """Every GET answer gets an ETag (a 304 when the client has it) and a Cache-Control that
+    lets shared caches keep anonymous answers, revalidated on each use: any write may change
+    them, so no answer is fresh for a fixed time."""
+    if request.method not in READ_METHODS or response.status_code != 200:
+        return response
+    if response.direct_passthrough:  # a file: werkzeug's send_file made it conditional
+        return response
+    if response.get_etag()[0] is None:
+        response.set_etag(body_etag(response.get_data()))
+    if "Cache-Control" not in response.headers:
+        shared = _anonymous() and not current_app.config["CLIENT_KEY_REQUIRED"]
+        response.headers["Cache-Control"] = ("public" if shared else "private") + ", no-cache"
+        response.vary.add("Authorization")
+    return response.make_conditional(request)
+
+
+def init_read_cache(app: Flask) -> None:
+    """ETags on every GET; the read cache when READ_CACHE_REDIS_URL is set."""
+    app.after_request(conditional_get)
+    url = app.config["READ_CACHE_REDIS_URL"]
+    if url:
+        # One counter per database: deployments sharing a Redis never invalidate each other.
+        database = zlib.crc32(app.config["SQLALCHEMY_DATABASE_URI"].encode())
+        cache = ReadCache(url, f"conduit:read-cache:{database}", app.config["READ_CACHE_ENTRIES"])
+        use_read_cache(app, cache)
+
+
+def use_read_cache(app: Flask, cache: ReadCache | None) -> None:
+    """Serve `app`'s cached reads from `cache` (None: from the database only)."""
+    if cache is None:
+        app.extensions.pop("read_cache", None)
+        return
+    app.extensions["read_cache"] = cache
+    session = db.session
+    if not event.contains(session, "after_commit", _after_commit):
+        event.listen(session, "after_flush", _touches_cached_tables)
+        event.listen(session, "do_orm_execute", _statement_touches_cached_tables)
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_soft_rollback", _after_soft_rollback)

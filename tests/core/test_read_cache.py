@@ -1,0 +1,155 @@
+"""The read cache (app/cache.py): anonymous answers of hot reads from memory, never stale; ETags,
+304s and Cache-Control on every GET. On a Redis of the run's (TEST_REDIS_URL), under a counter
+key of each test's own, deleted at its end.
+"""
+
+import os
+import secrets
+
+import pytest
+import redis
+
+from app.cache import ReadCache, use_read_cache
+from tests.factories import make_article, make_user
+from tests.helpers import auth_headers
+from tests.polling import free_port
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+
+@pytest.fixture
+def cache_key():
+    key = f"test:read-cache:{secrets.token_hex(8)}"
+    yield key
+    redis.Redis.from_url(REDIS_URL).delete(key)
+
+
+@pytest.fixture
+def read_cache(app, cache_key):
+    """The app's cached reads served from a cache of this test's own."""
+    cache = ReadCache(REDIS_URL, cache_key, max_entries=100)
+    use_read_cache(app, cache)
+    yield cache
+    use_read_cache(app, None)
+
+
+def get(client, path: str, headers: dict | None = None):
+    response = client.get(path, headers=headers or {})
+    assert response.status_code == 200, response.get_json()
+    return response
+
+
+def test_anonymous_reads_come_from_memory_until_a_write_changes_them(client, read_cache):
+    author, fan = make_user(bio="Before"), make_user()
+    make_article(author, title="Cached", tags=["kept"])
+    paths = [
+        "/api/articles",
+        "/api/articles/cached",
+        "/api/tags",
+        f"/api/profiles/{author.username}",
+    ]
+
+    first = {path: get(client, path) for path in paths}
+    again = {path: get(client, path) for path in paths}
+
+    for path in paths:
+        assert first[path].headers["X-Cache"] == "miss"
+        assert again[path].headers["X-Cache"] == "hit"
+        assert again[path].get_data() == first[path].get_data()
+        assert again[path].headers["ETag"] == first[path].headers["ETag"]
+
+    favorited = client.post("/api/articles/cached/favorite", headers=auth_headers(fan))
+    assert favorited.status_code == 200
+    listed = get(client, "/api/articles")
+    assert listed.headers["X-Cache"] == "miss"
+    assert listed.get_json()["articles"][0]["favoritesCount"] == 1
+    assert get(client, "/api/articles/cached").get_json()["article"]["favoritesCount"] == 1
+
+    client.put("/api/user", json={"user": {"bio": "After"}}, headers=auth_headers(author))
+    assert get(client, f"/api/profiles/{author.username}").get_json()["profile"]["bio"] == "After"
+    assert get(client, "/api/articles").get_json()["articles"][0]["author"]["bio"] == "After"
+
+    client.put(
+        "/api/articles/cached",
+        json={"article": {"tagList": ["fresh"]}},
+        headers=auth_headers(author),
+    )
+    assert get(client, "/api/tags").get_json() == {"tags": ["fresh"]}
+
+
+def test_a_write_in_another_process_makes_every_process_read_again(client, read_cache, cache_key):
+    make_article(make_user(), title="Shared")
+    get(client, "/api/articles/shared")
+    assert get(client, "/api/articles/shared").headers["X-Cache"] == "hit"
+
+    # Another process's cache on the same counter, as after a write it served.
+    ReadCache(REDIS_URL, cache_key, max_entries=1).bump()
+
+    assert get(client, "/api/articles/shared").headers["X-Cache"] == "miss"
+
+
+def test_a_viewer_with_a_token_is_never_answered_from_the_cache(client, read_cache):
+    author, viewer = make_user(), make_user()
+    make_article(author, title="Personal", favorited_by=[viewer])
+    get(client, "/api/articles/personal")
+    get(client, "/api/articles/personal")
+
+    seen = get(client, "/api/articles/personal", auth_headers(viewer))
+
+    assert "X-Cache" not in seen.headers
+    assert seen.get_json()["article"]["favorited"] is True
+
+
+def test_without_redis_the_cache_is_bypassed_and_reads_stay_exact(app, client, cache_key):
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    use_read_cache(app, ReadCache(unreachable, cache_key, max_entries=100))
+    try:
+        author = make_user()
+        make_article(author, title="Uncached")
+        first = get(client, "/api/articles/uncached")
+        client.put(
+            "/api/articles/uncached",
+            json={"article": {"description": "changed"}},
+            headers=auth_headers(author),
+        )
+        second = get(client, "/api/articles/uncached")
+    finally:
+        use_read_cache(app, None)
+
+    assert first.headers["X-Cache"] == second.headers["X-Cache"] == "bypass"
+    assert second.get_json()["article"]["description"] == "changed"
+
+
+def test_every_get_has_an_etag_and_answers_304_when_the_client_has_it(client):
+    author = make_user()
+    make_article(author, title="Tagged")
+    headers = auth_headers(author)
+    paths = [
+        ("/api/articles", {}),
+        ("/api/articles/tagged", headers),
+        ("/api/articles/tagged/comments", {}),
+        ("/api/user", headers),
+        (f"/api/profiles/{author.username}", headers),
+        ("/api/tags", {}),
+    ]
+
+    for path, path_headers in paths:
+        response = get(client, path, path_headers)
+        etag = response.headers["ETag"]
+        unchanged = client.get(path, headers={**path_headers, "If-None-Match": etag})
+        assert unchanged.status_code == 304, path
+        assert unchanged.get_data() == b""
+        assert unchanged.headers["ETag"] == etag
+        other = client.get(path, headers={**path_headers, "If-None-Match": '"other"'})
+        assert other.status_code == 200
+
+
+def test_shared_caches_may_keep_only_anonymous_answers_and_must_revalidate(client):
+    author = make_user()
+
+    anonymous = get(client, f"/api/profiles/{author.username}")
+    personal = get(client, f"/api/profiles/{author.username}", auth_headers(author))
+
+    assert anonymous.headers["Cache-Control"] == "public, no-cache"
+    assert personal.headers["Cache-Control"] == "private, no-cache"
+    assert "Authorization" in anonymous.headers["Vary"]
