@@ -12,6 +12,10 @@ What counts as such a write is decided where the writes happen, in the session: 
 statement that touches a table anonymous answers are made of (CACHED_TABLES) marks the session,
 and its commit bumps the generation. A write that forgot to publish an event still invalidates.
 
+The same counter keeps other values a read needs, e.g. the viewer a token names
+(`remembered`, blueprints/users/auth.py): a read with a token then costs no lookup of its own,
+and a committed change to users reaches every process at once.
+
 Failures: when Redis cannot be reached, requests are answered from the database (the cache is
 bypassed, not trusted) and the process drops its entries; Redis is tried again a second later.
 As a backstop for a bump that failed while other processes could still reach Redis, an entry is
@@ -22,10 +26,11 @@ import logging
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
 from hashlib import blake2b
+from typing import Any, TypeVar
 
 import redis
 from flask import Flask, Response, current_app, request
@@ -44,6 +49,7 @@ RETRY_SECONDS = 1.0
 REDIS_TIMEOUT_SECONDS = 0.25
 READ_METHODS = frozenset({"GET", "HEAD"})
 _WROTE = "read_cache_wrote"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,9 @@ class Entry:
 class ReadCache:
     """One process's cached answers, checked against the generation counter in Redis."""
 
-    def __init__(self, redis_url: str, key: str, max_entries: int) -> None:
+    def __init__(
+        self, redis_url: str, key: str, max_entries: int, max_age: float = MAX_AGE_SECONDS
+    ) -> None:
         self.redis = redis.Redis.from_url(
             redis_url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
@@ -65,7 +73,9 @@ class ReadCache:
         )
         self.key = key
         self.max_entries = max_entries
+        self.max_age = max_age
         self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.values: OrderedDict[Hashable, tuple[bytes, float, Any]] = OrderedDict()
         self.unreachable_until = 0.0
 
     def _failed(self, doing: str, error: Exception) -> None:
@@ -73,6 +83,7 @@ class ReadCache:
         if time.monotonic() >= self.unreachable_until:
             log.warning("read cache bypassed: Redis failed while %s: %s", doing, error)
         self.entries.clear()
+        self.values.clear()
         self.unreachable_until = time.monotonic() + RETRY_SECONDS
 
     def generation(self) -> bytes | None:
@@ -88,6 +99,7 @@ class ReadCache:
     def bump(self) -> None:
         """Make every process's entries out of date: the data behind them changed."""
         self.entries.clear()
+        self.values.clear()
         try:
             self.redis.incr(self.key)
         except redis.RedisError as error:
@@ -106,7 +118,7 @@ class ReadCache:
         if (
             entry is not None
             and entry.generation == generation
-            and now - entry.stored_at < MAX_AGE_SECONDS
+            and now - entry.stored_at < self.max_age
         ):
             response = Response(entry.body, mimetype="application/json")
             response.set_etag(entry.etag)
@@ -123,6 +135,30 @@ class ReadCache:
                 self.entries.popitem(last=False)
         response.headers["X-Cache"] = "miss"
         return response
+
+    def value(self, key: Hashable, compute: Callable[[], T | None]) -> T | None:
+        """`compute()`, remembered while the generation stays the same (at most
+        MAX_AGE_SECONDS); computed every time when Redis cannot tell. None is not remembered."""
+        generation = self.generation()
+        if generation is None:
+            return compute()
+        now = time.monotonic()
+        kept = self.values.get(key)
+        if kept is not None and kept[0] == generation and now - kept[1] < self.max_age:
+            return kept[2]
+        value = compute()
+        if value is not None:
+            self.values[key] = (generation, now, value)
+            self.values.move_to_end(key)
+            if len(self.values) > self.max_entries:
+                self.values.popitem(last=False)
+        return value
+
+
+def remembered(key: Hashable, compute: Callable[[], T | None]) -> T | None:
+    """`compute()`, from the read cache when one is configured (see ReadCache.value)."""
+    cache: ReadCache | None = current_app.extensions.get("read_cache")
+    return compute() if cache is None else cache.value(key, compute)
 
 
 def body_etag(body: bytes) -> str:
@@ -191,7 +227,9 @@ def conditional_get(response: Response) -> Response:
         shared = _anonymous() and not current_app.config["CLIENT_KEY_REQUIRED"]
         response.headers["Cache-Control"] = ("public" if shared else "private") + ", no-cache"
         response.vary.add("Authorization")
-    return response.make_conditional(request)
+    if "If-None-Match" in request.headers:
+        return response.make_conditional(request)
+    return response
 
 
 def init_read_cache(app: Flask) -> None:

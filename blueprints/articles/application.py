@@ -10,7 +10,7 @@ from app.inputs import page_arguments, request_json
 from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
 from app.responses import no_content
 from app.schemas import PageQuery
-from blueprints.users.auth import accepts_user, requires_user
+from blueprints.users.auth import accepts_viewer, requires_user, requires_viewer
 
 from . import queries, services
 from .serializers import (
@@ -62,7 +62,7 @@ def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
 @blueprint.get("/articles")
 @documents(query=ArticleListQuery, output=page_envelope, auth=OPTIONAL_TOKEN)
 @cached_for_anonymous
-@accepts_user
+@accepts_viewer
 def list_articles(viewer):
     """The newest articles, filtered by tag, author and who favorited them; paged."""
     filters = queries.ArticleFilters(**{name: filter_argument(name) for name in FILTER_ARGUMENTS})
@@ -71,7 +71,7 @@ def list_articles(viewer):
 
 @blueprint.get("/articles/feed")
 @documents(query=PageQuery, output=page_envelope, auth=TOKEN)
-@requires_user
+@requires_viewer
 def list_feed(viewer):
     """The newest articles by the authors the viewer follows; paged."""
     return page_of_articles(queries.ArticleFilters(followed_by=viewer.id), viewer)
@@ -84,7 +84,7 @@ def list_feed(viewer):
     auth=OPTIONAL_TOKEN,
 )
 @cached_for_anonymous
-@accepts_user
+@accepts_viewer
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""
     return {"article": article_output(queries.find_article(slug, viewer and viewer.id))}

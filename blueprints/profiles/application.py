@@ -6,7 +6,7 @@ from app.cache import cached_for_anonymous
 from app.errors import found
 from app.extensions import db
 from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
-from blueprints.users.auth import accepts_user, requires_user
+from blueprints.users.auth import accepts_viewer, requires_user
 from blueprints.users.queries import find_user_by_username
 
 from . import services
@@ -24,7 +24,7 @@ NO_SUCH_USER = "No user has this username"
     output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=OPTIONAL_TOKEN
 )
 @cached_for_anonymous
-@accepts_user
+@accepts_viewer
 def get_profile(viewer, username):
     """A user's public profile, with whether the viewer follows them."""
     user = found(find_user_by_username(username), "profile")

@@ -1,9 +1,12 @@
 """Who is calling: the user an `Authorization: Token <jwt>` header names, for the views."""
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import g, request
+from sqlalchemy import bindparam, select
 
+from app.cache import remembered
 from app.errors import ApiError
 from app.extensions import db
 from app.security import read_token
@@ -36,6 +39,62 @@ def authenticated_user() -> User | None:
         raise ApiError(401, "is invalid or expired", field="token")
     g.token = token
     return user
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller of a read, as reads need them: who they are."""
+
+    id: int
+
+
+_VIEWER = select(User.id).where(User.id == bindparam("id"))
+
+
+def _viewer(user_id: int) -> Viewer | None:
+    """What a read needs of the token's user; None if there is no such user. A check of the
+    token against the user's row belongs here as in authenticated_user."""
+    row = db.session.execute(_VIEWER, {"id": user_id}).first()
+    return Viewer(row.id) if row is not None else None
+
+
+def authenticated_viewer() -> Viewer | None:
+    """authenticated_user for reads: the viewer the token names, kept by the read cache (no
+    lookup of its own per request), which any committed change to users invalidates at once in
+    every process; looked up each time when there is no read cache or Redis cannot be reached.
+    """
+    token = _token_from_header()
+    if token is None:
+        return None
+    user_id = read_token(token)
+    viewer = remembered(("viewer", user_id), lambda: _viewer(user_id)) if user_id else None
+    if viewer is None:
+        raise ApiError(401, "is invalid or expired", field="token")
+    g.token = token
+    return viewer
+
+
+def accepts_viewer(api_function):
+    """Pass the Viewer of a read, or None for an anonymous request; 401 for a bad token."""
+
+    @wraps(api_function)
+    def decorated_accepts_viewer_function(*args, **kwargs):
+        return api_function(authenticated_viewer(), *args, **kwargs)
+
+    return decorated_accepts_viewer_function
+
+
+def requires_viewer(api_function):
+    """Pass the Viewer of a read as the first argument; 401 without a valid token."""
+
+    @wraps(api_function)
+    def decorated_requires_viewer_function(*args, **kwargs):
+        viewer = authenticated_viewer()
+        if viewer is None:
+            raise ApiError(401, "is missing", field="token")
+        return api_function(viewer, *args, **kwargs)
+
+    return decorated_requires_viewer_function
 
 
 def requires_user(api_function):

@@ -10,8 +10,9 @@ import pytest
 import redis
 
 from app.cache import ReadCache, use_read_cache
+from app.extensions import db
 from tests.factories import make_article, make_user
-from tests.helpers import auth_headers
+from tests.helpers import auth_headers, counted_queries
 from tests.polling import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -26,8 +27,9 @@ def cache_key():
 
 @pytest.fixture
 def read_cache(app, cache_key):
-    """The app's cached reads served from a cache of this test's own."""
-    cache = ReadCache(REDIS_URL, cache_key, max_entries=100)
+    """The app's cached reads served from a cache of this test's own (entries kept for a
+    minute, not a second: a loaded machine must not turn a hit into a miss)."""
+    cache = ReadCache(REDIS_URL, cache_key, max_entries=100, max_age=60)
     use_read_cache(app, cache)
     yield cache
     use_read_cache(app, None)
@@ -153,3 +155,31 @@ def test_shared_caches_may_keep_only_anonymous_answers_and_must_revalidate(clien
     assert anonymous.headers["Cache-Control"] == "public, no-cache"
     assert personal.headers["Cache-Control"] == "private, no-cache"
     assert "Authorization" in anonymous.headers["Vary"]
+
+
+def test_a_read_with_a_token_looks_the_viewer_up_once_per_generation(client, read_cache):
+    author, viewer = make_user(), make_user()
+    make_article(author, title="Seen", favorited_by=[viewer])
+    headers = auth_headers(viewer)
+    get(client, "/api/articles", headers)
+
+    with counted_queries() as statements:
+        seen = get(client, "/api/articles", headers)
+
+    assert len([sql for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))]) == 1
+    assert seen.get_json()["articles"][0]["favorited"] is True
+
+
+def test_a_token_of_a_user_deleted_since_is_refused_at_once(client, read_cache):
+    gone = make_user()
+    headers = auth_headers(gone)
+    get(client, "/api/articles", headers)
+    get(client, "/api/articles/feed", headers)
+
+    db.session.delete(gone)
+    db.session.commit()
+
+    for path in ("/api/articles", "/api/articles/feed", f"/api/profiles/{gone.username}"):
+        refused = client.get(path, headers=headers)
+        assert refused.status_code == 401, path
+        assert refused.get_json() == {"errors": {"token": ["is invalid or expired"]}}
