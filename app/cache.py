@@ -23,6 +23,7 @@ used for at most MAX_AGE_SECONDS.
 """
 
 import logging
+import threading
 import time
 import zlib
 from collections import OrderedDict
@@ -77,6 +78,8 @@ class ReadCache:
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.values: OrderedDict[Hashable, tuple[bytes, float, Any]] = OrderedDict()
         self.unreachable_until = 0.0
+        # Stores and evictions of threads of one process (gthread workers, Celery threads).
+        self.storing = threading.Lock()
 
     def _failed(self, doing: str, error: Exception) -> None:
         """Redis did not answer: trust nothing kept, and leave Redis alone for a moment."""
@@ -129,10 +132,11 @@ class ReadCache:
             body = response.get_data()
             etag = body_etag(body)
             response.set_etag(etag)
-            self.entries[key] = Entry(generation, now, body, etag)
-            self.entries.move_to_end(key)
-            if len(self.entries) > self.max_entries:
-                self.entries.popitem(last=False)
+            with self.storing:
+                self.entries[key] = Entry(generation, now, body, etag)
+                self.entries.move_to_end(key)
+                if len(self.entries) > self.max_entries:
+                    self.entries.popitem(last=False)
         response.headers["X-Cache"] = "miss"
         return response
 
@@ -148,10 +152,11 @@ class ReadCache:
             return kept[2]
         value = compute()
         if value is not None:
-            self.values[key] = (generation, now, value)
-            self.values.move_to_end(key)
-            if len(self.values) > self.max_entries:
-                self.values.popitem(last=False)
+            with self.storing:
+                self.values[key] = (generation, now, value)
+                self.values.move_to_end(key)
+                if len(self.values) > self.max_entries:
+                    self.values.popitem(last=False)
         return value
 
 

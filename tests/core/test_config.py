@@ -87,6 +87,7 @@ def test_replicas_need_a_mariadb_primary_and_redis(monkeypatch):
         get_config("test")
 
     monkeypatch.setenv("REDIS_URL", "redis://10.0.0.20:6379/0")
-    assert get_config("test").DATABASE_REPLICA_URLS == [
-        "mysql+pymysql://root@10.0.0.12/conduit?charset=utf8mb4"
-    ]
+    driver = "mysqldb" if importlib.util.find_spec("MySQLdb") else "pymysql"
+    assert [f"mysql+{driver}://root@10.0.0.12/conduit?charset=utf8mb4"] == get_config(
+        "test"
+    ).DATABASE_REPLICA_URLS

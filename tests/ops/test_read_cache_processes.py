@@ -70,7 +70,7 @@ def servers(tmp_path_factory):
             )
             bases.append(f"http://127.0.0.1:{port}")
         for base in bases:
-            wait_until(lambda base=base: answers(f"{base}/healthz"), 60, "gunicorn to serve")
+            wait_until(lambda base=base: answers(f"{base}/healthz"), 120, "gunicorn to serve")
         yield Servers(bases, redis)
     if not database_url.startswith("sqlite"):
         drop_database(database_url)
