@@ -7,7 +7,7 @@ data; with Redis stopped, every worker answers from the database; with Redis bac
 import pytest
 import requests
 from sqlalchemy.engine import make_url
-from sqlalchemy_utils import drop_database
+from sqlalchemy_utils import database_exists, drop_database
 
 from config import get_config
 from tests.polling import free_port, wait_until
@@ -46,6 +46,8 @@ class Servers:
 def servers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("read-cache")
     database_url = own_database_url(folder)
+    if not database_url.startswith("sqlite") and database_exists(database_url):
+        drop_database(database_url)  # left by a run that was killed
     with process_group() as group:
         redis = OwnRedis(folder / "redis", group)
         redis.start()
