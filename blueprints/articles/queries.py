@@ -5,7 +5,7 @@ then joins each of those rows to its author and adds, per row and for a viewer w
 only, the viewer's `favorited` and `following` (correlated subqueries, so they run for the
 page's rows only, never for every matching article), and the total number of matching articles
 (an uncorrelated subquery the database runs once). The favorites count and the tag names are
-columns of the article (kept by services.py, migration 0006): counting and aggregating them per
+columns of the article (kept by services.py, migration 0007): counting and aggregating them per
 row was 32% of the statement's cost. Column selects skip
 ORM hydration, and fewer statements mean fewer round trips: together they were most of the
 cost of a page.

@@ -43,32 +43,38 @@ def authenticated_user() -> User | None:
 
 @dataclass(frozen=True)
 class Viewer:
-    """The caller of a read, as reads need them: who they are."""
+    """The caller of a read, as reads need them: who they are, and the generation of tokens
+    still valid for them."""
 
     id: int
+    token_generation: int
 
 
-_VIEWER = select(User.id).where(User.id == bindparam("id"))
+_VIEWER = select(User.id, User.token_generation).where(User.id == bindparam("id"))
 
 
 def _viewer(user_id: int) -> Viewer | None:
-    """What a read needs of the token's user; None if there is no such user. A check of the
-    token against the user's row belongs here as in authenticated_user."""
+    """What a read needs of the token's user; None if there is no such user."""
     row = db.session.execute(_VIEWER, {"id": user_id}).first()
-    return Viewer(row.id) if row is not None else None
+    return Viewer(row.id, row.token_generation) if row is not None else None
 
 
 def authenticated_viewer() -> Viewer | None:
     """authenticated_user for reads: the viewer the token names, kept by the read cache (no
-    lookup of its own per request), which any committed change to users invalidates at once in
-    every process; looked up each time when there is no read cache or Redis cannot be reached.
+    lookup of its own per request), which any committed change to users (a revocation that
+    moves token_generation included) invalidates at once in every process; looked up each time
+    when there is no read cache or Redis cannot be reached.
     """
     token = _token_from_header()
     if token is None:
         return None
-    user_id = read_token(token)
-    viewer = remembered(("viewer", user_id), lambda: _viewer(user_id)) if user_id else None
-    if viewer is None:
+    claims = read_token(token)
+    viewer = None
+    if claims is not None:
+        user_id = claims[0]
+        viewer = remembered(("viewer", user_id), lambda: _viewer(user_id))
+    # A token of an earlier generation was revoked (password change, revoke-tokens).
+    if viewer is None or viewer.token_generation != claims[1]:
         raise ApiError(401, "is invalid or expired", field="token")
     g.token = token
     return viewer

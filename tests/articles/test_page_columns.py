@@ -1,5 +1,5 @@
 """Each article keeps what every page shows, its favorites count and its tag names (migration
-0006), exact after every kind of write and under concurrent writers: compared with a recount
+0007), exact after every kind of write and under concurrent writers: compared with a recount
 of the favorites and article_tags rows.
 """
 

@@ -183,3 +183,17 @@ def test_a_token_of_a_user_deleted_since_is_refused_at_once(client, read_cache):
         refused = client.get(path, headers=headers)
         assert refused.status_code == 401, path
         assert refused.get_json() == {"errors": {"token": ["is invalid or expired"]}}
+
+
+def test_a_token_revoked_by_a_password_change_is_refused_at_once(client, read_cache):
+    user = make_user()
+    old = auth_headers(user)
+    get(client, "/api/articles", old)
+
+    changed = client.put("/api/user", json={"user": {"password": "a-new-password"}}, headers=old)
+    assert changed.status_code == 200
+
+    refused = client.get("/api/articles", headers=old)
+    assert refused.status_code == 401
+    fresh = {"Authorization": f"Token {changed.get_json()['user']['token']}"}
+    assert get(client, "/api/articles", fresh).status_code == 200

@@ -5,8 +5,8 @@ What every page of articles shows, kept on the article in the transaction that c
 `tag_list`, its tag names as a JSON array in the order given. A page then reads them off the
 article's row instead of counting favorites and aggregating tags for each article.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 18:10:00.000000
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
