@@ -111,7 +111,13 @@ def test_a_write_on_a_connection_the_database_dropped_is_not_retried(monkeypatch
 
         refused = client.post(
             "/api/users",
-            json={"user": {"username": "once", "email": "once@example.com", "password": "pw"}},
+            json={
+                "user": {
+                    "username": "once",
+                    "email": "once@example.com",
+                    "password": "pw-long-enough-1",
+                }
+            },
         )
         served = client.get("/api/profiles/once")
 
