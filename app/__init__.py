@@ -18,6 +18,7 @@ from .replicas import init_replicas
 from .sentry import init_sentry
 from .tasks import init_celery
 from .tracing import init_tracing
+from .transactions import run_retried
 
 # Each service is a package in blueprints/ exporting `blueprint`, served under /api;
 # ROOT_SERVICES are served at the root (health checks for load balancers and deploys).
@@ -26,9 +27,17 @@ ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
 
+class Conduit(Flask):
+    """Flask, with each view run as one transaction that a deadlock runs again (the view
+    commits once; app/transactions.py)."""
+
+    def dispatch_request(self):  # type: ignore[override]
+        return run_retried(super().dispatch_request)
+
+
 def create_app(config_name: str | None = None) -> Flask:
     """Build the app for `config_name` (development, test, production; else $CONDUIT_CONFIG)."""
-    app = Flask(__name__, static_folder=None)
+    app = Conduit(__name__, static_folder=None)
     app.config.from_object(get_config(config_name))
     app.json.sort_keys = False
     configure_logging(app)

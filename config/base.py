@@ -71,6 +71,9 @@ class Config:
             self.database_url_from_environment() or sqlite_url(self.DEFAULT_DATABASE)
         )
         self.DATABASE_TIMEOUT = int(environ.get("DATABASE_TIMEOUT", 20))
+        # Runs of a request's transaction in all when MariaDB reports a deadlock or a lock-wait
+        # timeout (app/transactions.py): the first, then retries with jittered backoff.
+        self.DATABASE_RETRY_ATTEMPTS = int(environ.get("DATABASE_RETRY_ATTEMPTS", 5))
         # SQLite only: BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
         # then writes while another process (the Celery worker) commits waits for the lock
         # instead of failing at once with "database is locked" (SQLite cannot upgrade safely).
