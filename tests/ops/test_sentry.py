@@ -132,6 +132,7 @@ def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receive
     assert leaked == []
 
 
+@pytest.mark.system
 def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(receiver, tmp_path):
     environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn)
     answer = send_request(environ, "GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
@@ -142,6 +143,7 @@ def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(receiver, tmp_pa
     assert "no_such_table" in event["exception"]["values"][-1]["value"]
 
 
+@pytest.mark.system
 def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, tmp_path):
     closed_port = f"mysql+pymysql://root@127.0.0.1:{free_port()}/conduit"
     environ = process_environment(
