@@ -10,6 +10,7 @@ from config import get_config
 from .cli import register_commands
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
+from .idempotency import init_idempotency, mark_executed
 from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
 from .metrics import init_metrics, init_worker_metrics
@@ -29,10 +30,14 @@ API_PREFIX = "/api"
 
 class Conduit(Flask):
     """Flask, with each view run as one transaction that a deadlock runs again (the view
-    commits once; app/transactions.py)."""
+    commits once; app/transactions.py), which marks an idempotency key it holds executed."""
 
     def dispatch_request(self):  # type: ignore[override]
-        return run_retried(super().dispatch_request)
+        return run_retried(self.dispatch_marked_request)
+
+    def dispatch_marked_request(self):
+        mark_executed()
+        return super().dispatch_request()
 
 
 def create_app(config_name: str | None = None) -> Flask:
@@ -66,6 +71,8 @@ def create_app(config_name: str | None = None) -> Flask:
     init_tracing(app)
 
     init_rate_limits(app)
+    # After the services' own before_request hooks (the client key check among them).
+    init_idempotency(app)
     register_commands(app)
     return app
 
@@ -75,8 +82,14 @@ def init_cors(app: Flask) -> None:
     cors.init_app(
         app,
         resources={f"{API_PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},
-        allow_headers=["Authorization", "Content-Type", "X-Client-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Client-Key",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
+        expose_headers=["X-Request-ID", "Idempotent-Replayed"],
         max_age=600,
     )
 

@@ -56,9 +56,11 @@ class ApiError(Exception):
         message: str = "",
         field: str = "body",
         errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status = status
         self.errors = errors or {field: [message]}
+        self.headers = headers or {}
         super().__init__(self.errors)
 
 
@@ -92,7 +94,9 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def handle_api_error(error: ApiError) -> Response:
-    return error_response(error.status, error.errors)
+    response = error_response(error.status, error.errors)
+    response.headers.update(error.headers)
+    return response
 
 
 def handle_validation_error(error: ValidationError) -> Response:
