@@ -5,11 +5,11 @@ from flask.blueprints import BlueprintSetupState
 from app.idempotency import register_owner
 
 from .application import blueprint
+from .auth import token_owner
 from .commands import user_commands
 
 for command in user_commands:
     blueprint.cli.add_command(command)
-from .auth import token_owner
 
 
 @blueprint.record_once
