@@ -3,8 +3,8 @@
 Writes sent with an Idempotency-Key, one row per owner (user or client) and key, with the
 answer once there is one (app/idempotency.py); beat deletes them once expired.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 18:20:00.000000
 
 """
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import mysql
 import app.types
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
