@@ -37,6 +37,12 @@ beat_schedule = {
         "schedule": float(os.environ.get("WEBHOOK_PRUNE_INTERVAL_SECONDS", 3600)),
         "options": {"expires": 600},
     },
+    # Delete expired Idempotency-Keys and their stored answers (app/idempotency.py).
+    "prune-idempotency-keys": {
+        "task": "idempotency.prune",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
 }
 # Where beat remembers when each entry last ran: CELERY_BEAT_SCHEDULE, else beside the
 # filesystem broker's folders, else celery's default (./celerybeat-schedule).

@@ -17,6 +17,7 @@ RELEASE_FOLDER = os.path.realpath(HERE)
 if RELEASE_FOLDER not in sys.path:
     sys.path.insert(0, RELEASE_FOLDER)
 
+from config.logs import gunicorn_logconfig  # noqa: E402  (standard library only)
 from deploy import hooks  # noqa: E402  (needs RELEASE_FOLDER on sys.path)
 
 wsgi_app = os.environ.get("GUNICORN_APP", "app:create_app()")
@@ -55,9 +56,13 @@ proc_name = "conduit"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# gunicorn's error and access logs go to stderr (the access log to GUNICORN_ACCESSLOG when it
+# names a file), in LOG_FORMAT: with json, each line is a JSON object, the access line's request
+# id, status, duration and worker as fields (config/logs.py).
+logconfig_dict = gunicorn_logconfig()
 # The common log format, then the request id the app echoes in X-Request-ID (the same id is on
-# the app's own log lines), the duration and the worker's pid.
+# the app's own log lines), the duration and the worker's pid: the text access line, and the
+# JSON line's message.
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
     "request_id=%({x-request-id}o)s duration_ms=%(M)s worker=%(p)s"

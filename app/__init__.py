@@ -12,6 +12,7 @@ from .cli import register_commands
 from .engines import prepare_pool
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
+from .idempotency import init_idempotency, mark_executed
 from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
 from .metrics import init_metrics, init_worker_metrics
@@ -20,6 +21,7 @@ from .replicas import init_replicas
 from .sentry import init_sentry
 from .tasks import init_celery
 from .tracing import init_tracing
+from .transactions import run_retried
 
 # Each service is a package in blueprints/ exporting `blueprint`, served under /api;
 # ROOT_SERVICES are served at the root (health checks for load balancers and deploys).
@@ -28,9 +30,21 @@ ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
 
+class Conduit(Flask):
+    """Flask, with each view run as one transaction that a deadlock runs again (the view
+    commits once; app/transactions.py), which marks an idempotency key it holds executed."""
+
+    def dispatch_request(self):  # type: ignore[override]
+        return run_retried(self.dispatch_marked_request)
+
+    def dispatch_marked_request(self):
+        mark_executed()
+        return super().dispatch_request()
+
+
 def create_app(config_name: str | None = None) -> Flask:
     """Build the app for `config_name` (development, test, production; else $CONDUIT_CONFIG)."""
-    app = Flask(__name__, static_folder=None)
+    app = Conduit(__name__, static_folder=None)
     app.config.from_object(get_config(config_name))
     app.json.sort_keys = False
     configure_logging(app)
@@ -61,6 +75,8 @@ def create_app(config_name: str | None = None) -> Flask:
     init_tracing(app)
 
     init_rate_limits(app)
+    # After the services' own before_request hooks (the client key check among them).
+    init_idempotency(app)
     register_commands(app)
     return app
 
@@ -70,8 +86,14 @@ def init_cors(app: Flask) -> None:
     cors.init_app(
         app,
         resources={f"{API_PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},
-        allow_headers=["Authorization", "Content-Type", "X-Client-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Client-Key",
+            "X-Request-ID",
+            "Idempotency-Key",
+        ],
+        expose_headers=["X-Request-ID", "Idempotent-Replayed"],
         max_age=600,
     )
 

@@ -9,11 +9,12 @@ from typing import Any, TypeVar
 import sentry_sdk
 from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .transactions import LOCK_WAIT_TIMEOUT, database_error_codes
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,22 @@ HTTP_MESSAGES = {
 }
 
 
+# MariaDB's numbers for a server that cannot be reached or did not answer in time: the client
+# errors 2002/2003 (cannot connect), 2005 (unknown host), 2006 (gone away), 2013/2055 (lost
+# during a query: also our read timeout), and the server's 1040 (too many connections), 1053
+# (shutting down), 1927 (connection killed), 1969 (max_statement_time). A lock wait that still
+# times out after the retries (1205) is a timeout too: nothing was written, a later try works.
+UNREACHABLE_MARIADB_ERRORS = {
+    *(2002, 2003, 2005, 2006, 2013, 2055),
+    *(1040, 1053, 1927, 1969, LOCK_WAIT_TIMEOUT),
+}
+# SQLite's primary result codes: SQLITE_BUSY (the lock was not free within the busy timeout),
+# SQLITE_CANTOPEN (the file cannot be opened).
+UNREACHABLE_SQLITE_ERRORS = {5, 14}
+# PyMySQL's InterfaceError(0, '') is a query on a connection that was lost.
+LOST_CONNECTION = 0
+
+
 class ApiError(Exception):
     """An error the client can act on: `status`, and a message about `field` (or `errors`)."""
 
@@ -40,9 +57,11 @@ class ApiError(Exception):
         message: str = "",
         field: str = "body",
         errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status = status
         self.errors = errors or {field: [message]}
+        self.headers = headers or {}
         super().__init__(self.errors)
 
 
@@ -76,7 +95,9 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def handle_api_error(error: ApiError) -> Response:
-    return error_response(error.status, error.errors)
+    response = error_response(error.status, error.errors)
+    response.headers.update(error.headers)
+    return response
 
 
 def handle_validation_error(error: ValidationError) -> Response:
@@ -90,6 +111,28 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # type: ignore[attr-defined]
     return response
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """Whether `error` says the database cannot be reached or did not answer in time (a 503),
+    rather than that our SQL or data is wrong (a bug: a 500 that Sentry sees)."""
+    if error.connection_invalidated:
+        return True
+    sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in UNREACHABLE_SQLITE_ERRORS
+    codes = database_error_codes(error)
+    return bool(codes) and (
+        codes[0] in UNREACHABLE_MARIADB_ERRORS
+        or (codes[0] == LOST_CONNECTION and type(error.orig).__name__ == "InterfaceError")
+    )
+
+
+def handle_database_error(error: DBAPIError) -> Response:
+    """503 when the database cannot be reached or timed out; any other database error is a bug."""
+    if database_unreachable(error):
+        return handle_database_unavailable(error)
+    return handle_unexpected_error(error)
 
 
 def handle_database_unavailable(error: Exception) -> Response:
@@ -129,6 +172,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_exception)
-    for database_error in (OperationalError, InterfaceError, PoolTimeoutError):
-        app.register_error_handler(database_error, handle_database_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    # No connection came free in the pool's timeout: the database is too slow to answer.
+    app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)

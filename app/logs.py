@@ -6,7 +6,6 @@ A Celery task sent while serving a request carries that request's id (a message 
 logs under it, so one id follows a piece of work from the request through its tasks.
 """
 
-import json
 import logging
 import re
 import sys
@@ -16,12 +15,14 @@ from contextvars import ContextVar
 from celery import signals
 from flask import Flask, Response, g, has_request_context, request
 
+from config.logs import TEXT_FORMAT, JsonFormatter
+
 from .tracing import current_trace_id, tracing_configured
 
 REQUEST_ID_HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 TRACED_TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s %(trace_id)s] %(name)s: %(message)s"
+log = logging.getLogger(__name__)
 # The message header that carries the request id into a Celery task.
 TASK_REQUEST_ID_HEADER = "request_id"
 
@@ -55,26 +56,6 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log collectors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
-        }
-        if hasattr(record, "trace_id"):
-            entry["trace_id"] = record.trace_id
-        if getattr(record, "task_name", None):
-            entry["task"] = record.task_name
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
 def utf8_stderr():
     """stderr, re-encoded as UTF-8 when the locale says otherwise (LANG=C)."""
     stream = sys.stderr
@@ -100,6 +81,9 @@ def configure_logging(app: Flask) -> None:
     handler.conduit = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
+    # Python's warnings (a library's DeprecationWarning, Celery's SecurityWarning) become log
+    # lines too, in the same format, instead of bare text on stderr.
+    logging.captureWarnings(True)
 
 
 def assign_request_id() -> None:
@@ -153,3 +137,32 @@ def init_task_request_ids() -> None:
     signals.task_prerun.connect(enter_task, weak=False)
     signals.task_postrun.connect(leave_task, weak=False)
     signals.setup_logging.connect(keep_conduit_logging, weak=False)
+
+
+def log_worker_banner(sender=None, instance=None, **kwargs) -> None:
+    """Before the worker prints its banner: log it as one line instead (it would be text)."""
+    instance.quiet = True
+    log.info("%s", instance.startup_info(artlines=False).strip())
+
+
+def silence_shutdown_notice(sender=None, **kwargs) -> None:
+    """Once the worker is ready: its SIGTERM handler prints "worker: Warm shutdown" as bare
+    text on stdout; install it without that line (log_shutdown logs it instead)."""
+    from celery.apps.worker import install_worker_term_handler
+
+    install_worker_term_handler(sender.controller, verbose=False)
+
+
+def log_shutdown(sig=None, how=None, **kwargs) -> None:
+    log.info("worker: %s shutdown (%s)", how, sig)
+
+
+def log_celery_output_as_json(celery) -> None:
+    """Worker and beat under LOG_FORMAT=json: what Celery prints instead of logging (banners,
+    beat's start line, the shutdown notice, any print) becomes JSON log lines too."""
+    celery.log.redirect_stdouts_to_logger(
+        logging.getLogger("celery.stdout"), loglevel=logging.INFO, stdout=True, stderr=False
+    )
+    signals.celeryd_after_setup.connect(log_worker_banner, weak=False)
+    signals.worker_ready.connect(silence_shutdown_notice, weak=False)
+    signals.worker_shutting_down.connect(log_shutdown, weak=False)

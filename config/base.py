@@ -85,6 +85,11 @@ class Config:
         self.DATABASE_PING_AFTER_IDLE_SECONDS = float(
             environ.get("DATABASE_PING_AFTER_IDLE_SECONDS", 1)
         )
+        # Runs of a request's transaction in all when MariaDB reports a deadlock or a lock-wait
+        # timeout (app/transactions.py): the first, then retries with jittered backoff.
+        self.DATABASE_RETRY_ATTEMPTS = int(environ.get("DATABASE_RETRY_ATTEMPTS", 5))
+        # How long a write's Idempotency-Key and its stored answer are kept (app/idempotency.py).
+        self.IDEMPOTENCY_KEY_TTL_SECONDS = int(environ.get("IDEMPOTENCY_KEY_TTL_SECONDS", 86400))
         # SQLite only: BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
         # then writes while another process (the Celery worker) commits waits for the lock
         # instead of failing at once with "database is locked" (SQLite cannot upgrade safely).

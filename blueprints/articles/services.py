@@ -12,7 +12,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.transactions import write_in_savepoint
 from app.types import utcnow
-from blueprints.tags.queries import article_tag_ids
+from blueprints.tags.queries import article_tag_names
 from blueprints.tags.services import release_tags, tag_article, unique_names
 
 from .models import Article, Favorite
@@ -48,12 +48,14 @@ def _derives_from(slug: str, base: str) -> bool:
 def _slug_taken(slug: str, article_id: int | None) -> bool:
     """Whether another article has `slug`, committed by a concurrent request included: a
     locking read sees the latest rows, where this transaction's snapshot (REPEATABLE READ,
-    taken at its first read) would not.
+    taken at its first read) would not. A shared lock: the failed insert already holds one on
+    that index entry, and every writer that lost the race to it does too; asking for an
+    exclusive lock there would deadlock them all.
     """
     query = select(Article.id).where(Article.slug == slug)
     if article_id is not None:
         query = query.where(Article.id != article_id)
-    return db.session.execute(query.limit(1).with_for_update()).first() is not None
+    return db.session.execute(query.limit(1).with_for_update(read=True)).first() is not None
 
 
 def _save(article: Article, changes: dict[str, Any]) -> None:
@@ -121,11 +123,11 @@ def update_article(article_id: int, changes: dict[str, Any]) -> Article:
 
 def delete_article(article_id: int) -> None:
     """Delete the article; its tags, favorites and comments go with it."""
-    tag_ids = article_tag_ids(article_id)
+    tag_names = article_tag_names(article_id)
     # The article first, as when creating one: its author's count row (a trigger), then the
     # tags' rows, always in this order, so concurrent writes cannot deadlock.
     db.session.execute(delete(Article).where(Article.id == article_id))
-    release_tags(tag_ids)
+    release_tags(tag_names)
 
 
 def _count_favorites(article_id: int, delta: int) -> None:

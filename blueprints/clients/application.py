@@ -5,8 +5,10 @@ request; `requires_client_key` (auth.py) checks keys for the views that always n
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
+from app.idempotency import register_owner
+
 from . import models  # noqa: F401  (the migrations see the model)
-from .auth import require_client_key_when_configured
+from .auth import client_key_owner, require_client_key_when_configured
 from .commands import client_commands
 
 # cli_group=None: the commands are `manage.py create-client`, not `manage.py clients ...`.
@@ -18,3 +20,5 @@ for command in client_commands:
 @blueprint.record_once
 def check_client_keys(state: BlueprintSetupState) -> None:
     require_client_key_when_configured(state.app, state.url_prefix or "")
+    # A client's writes without a user keep their Idempotency-Keys under the client.
+    register_owner(state.app, client_key_owner)

@@ -13,6 +13,13 @@ from .queries import find_client
 CLIENT_KEY_HEADER = "X-Client-Key"
 
 
+def client_key_owner() -> str | None:
+    """Whose Idempotency-Keys the request's are: "client:<id>" of a valid X-Client-Key."""
+    key = request.headers.get(CLIENT_KEY_HEADER, "").strip()
+    client = find_client(key) if key else None
+    return f"client:{client.id}" if client is not None and not client.revoked else None
+
+
 def authenticated_client() -> Client:
     """The client the request's X-Client-Key names; 401 for a missing, unknown or revoked key."""
     key = request.headers.get(CLIENT_KEY_HEADER, "").strip()

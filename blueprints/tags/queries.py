@@ -20,7 +20,11 @@ def popular_tag_names() -> list[str]:
     return list(db.session.execute(query).scalars())
 
 
-def article_tag_ids(article_id: int) -> set[int]:
-    """The ids of the tags `article_id` carries."""
-    query = select(article_tags.c.tag_id).where(article_tags.c.article_id == article_id)
-    return set(db.session.scalars(query))
+def article_tag_names(article_id: int) -> list[str]:
+    """The names of the tags `article_id` carries."""
+    query = (
+        select(tags.c.name)
+        .join(article_tags, article_tags.c.tag_id == tags.c.id)
+        .where(article_tags.c.article_id == article_id)
+    )
+    return list(db.session.scalars(query))

@@ -1,17 +1,19 @@
 """Giving articles their tags, and keeping each tag's article count true in the same transaction.
 
-Lock order: tag rows are locked by the `UPDATE ... articles_count` (primary-key order) before
-any `article_tags` row is written, so the foreign-key checks of those inserts never upgrade a
-shared lock that a concurrent transaction also holds (the classic InnoDB deadlock). Articles
-lock their author's count row (a trigger) before any tag row, when created and when deleted.
+Lock order, so that concurrent writers cannot deadlock: an article's own row first (with its
+author's count row, which a trigger changes), then every tag the change touches, in name order,
+taken by one upsert that creates the missing tags and moves the counts (`_count_articles`).
+An upsert locks a tag row exclusively at once, created or found: no shared lock is taken and
+later upgraded (the deadlock of two writers that both found a new tag taken by a third), and
+the `article_tags` foreign-key checks that follow only read rows this transaction holds.
 """
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from app.extensions import db
-from app.transactions import write_in_savepoint
 
 from .models import ArticleTag, Tag
 
@@ -24,36 +26,26 @@ def unique_names(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _tag_ids(names: list[str]) -> dict[str, int]:
-    """The id of each tag in `names`, creating the tags that do not exist yet."""
-    found = dict(
-        db.session.execute(select(tags.c.name, tags.c.id).where(tags.c.name.in_(names))).all()
-    )
-    for name in names:
-        if name in found:
-            continue
-        tag = Tag(name=name, articles_count=0)
-        if write_in_savepoint(lambda: db.session.add(tag)) is None:  # noqa: B023
-            found[name] = tag.id
-        else:
-            # A concurrent request created it first; a locking read sees its committed row
-            # where this transaction's snapshot would not.
-            locked = select(tags.c.id).where(tags.c.name == name).with_for_update()
-            found[name] = db.session.execute(locked).scalar_one()
-    return found
-
-
-def _recount(added: set[int], removed: set[int], kept: frozenset[int] = frozenset()) -> None:
-    """+1 on the tags in `added`, -1 on those in `removed`, and those `kept` locked too (the
-    article keeps carrying them): one UPDATE, rows locked in id order."""
-    changed = sorted(added | removed | kept)
-    if changed:
-        delta = case((tags.c.id.in_(sorted(added)), 1), (tags.c.id.in_(sorted(kept)), 0), else_=-1)
-        db.session.execute(
-            update(tags)
-            .where(tags.c.id.in_(changed))
-            .values(articles_count=tags.c.articles_count + delta)
+def _count_articles(deltas: dict[str, int]) -> None:
+    """Add `deltas[name]` to each named tag's article count, creating the tags that do not
+    exist yet: one statement, its rows in name order (the order every writer locks tags in).
+    """
+    if not deltas:
+        return
+    rows = [{"name": name, "articles_count": deltas[name]} for name in sorted(deltas)]
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
+        upsert = mysql.insert(tags).values(rows)
+        upsert = upsert.on_duplicate_key_update(
+            articles_count=tags.c.articles_count + upsert.inserted.articles_count
         )
+    else:
+        upsert = (sqlite if dialect == "sqlite" else postgresql).insert(tags).values(rows)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[tags.c.name],
+            set_={"articles_count": tags.c.articles_count + upsert.excluded.articles_count},
+        )
+    db.session.execute(upsert)
 
 
 def tag_article(article_id: int, names: list[str], replacing: list[str] | None = None) -> None:
@@ -62,16 +54,19 @@ def tag_article(article_id: int, names: list[str], replacing: list[str] | None =
     tags' article counts follow.
     """
     names = unique_names(names)
-    old_ids = set(_tag_ids(replacing).values()) if replacing else set()
-    ids = _tag_ids(names) if names else {}
-    new_ids = set(ids.values())
-    # Every tag row the new article_tags rows refer to is locked here, kept ones included:
-    # their foreign key checks would otherwise take shared locks after this transaction holds
-    # other tag rows, and two retags could each wait for the other.
-    _recount(added=new_ids - old_ids, removed=old_ids - new_ids, kept=frozenset(new_ids & old_ids))
+    old_names = set(replacing) if replacing else set()
+    # Kept tags are locked too (a change of 0): the foreign-key checks below then wait for
+    # no other writer, whatever it holds.
+    deltas = {name: 0 if name in old_names else 1 for name in names}
+    deltas.update({name: -1 for name in old_names - set(names)})
+    _count_articles(deltas)
     if replacing is not None:
         db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
     if names:
+        # A locking read: the rows this transaction just locked, seen as they are now (a tag
+        # created by a writer that committed after this transaction's snapshot included).
+        locked = select(tags.c.name, tags.c.id).where(tags.c.name.in_(names)).with_for_update()
+        ids = dict(db.session.execute(locked).all())
         db.session.execute(
             insert(article_tags),
             [
@@ -81,8 +76,8 @@ def tag_article(article_id: int, names: list[str], replacing: list[str] | None =
         )
 
 
-def release_tags(tag_ids: set[int]) -> None:
-    """Count one article less on each of `tag_ids`, once the article that carried them is
+def release_tags(names: Iterable[str]) -> None:
+    """Count one article less on each tag of `names`, once the article that carried them is
     deleted (its `article_tags` rows go with it, by foreign key cascade).
     """
-    _recount(added=set(), removed=tag_ids)
+    _count_articles({name: -1 for name in names})

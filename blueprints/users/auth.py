@@ -27,6 +27,13 @@ def _token_from_header() -> str | None:
     return token.strip()
 
 
+def token_owner() -> str | None:
+    """Whose Idempotency-Keys the request's are: "user:<id>" of a valid token, else None."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    user_id = read_token(token.strip()) if scheme.lower() in AUTH_SCHEMES else None
+    return f"user:{user_id}" if user_id is not None else None
+
+
 def authenticated_user() -> User | None:
     """The user the request's token names; None without a token; 401 for a bad one."""
     token = _token_from_header()

@@ -23,10 +23,14 @@ def find_user_by_username(username: str) -> User | None:
 
 
 def _clash(column, value: str, user_id: int | None) -> bool:
+    """Whether a user other than `user_id` has `value` in `column`, committed by a concurrent
+    request included: a locking read sees the latest rows, where this transaction's snapshot
+    (REPEATABLE READ, taken at its first read) would not. A shared lock, the one the failed
+    write already holds on that index entry: nothing to upgrade."""
     clash = db.select(User.id).filter(column == value)
     if user_id is not None:
         clash = clash.filter(User.id != user_id)
-    return db.session.scalar(clash.limit(1)) is not None
+    return db.session.scalar(clash.limit(1).with_for_update(read=True)) is not None
 
 
 def taken_fields(values: dict[str, Any], user_id: int | None) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ import sentry_sdk
 
 from config import get_config
 from tests.helpers import set_production_secrets
-from tests.polling import wait_until
+from tests.polling import free_port, wait_until
 
 from .support import (
     PROJECT_ROOT,
@@ -130,3 +130,27 @@ def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receive
     assert event["exception"]["values"][-1]["value"] == "task exploded for subscription 7"
     leaked = [s for s in [*SECRETS, TASK_SIGNING_SECRET] if s.encode() in receiver.raw()]
     assert leaked == []
+
+
+@pytest.mark.system
+def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(receiver, tmp_path):
+    environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn)
+    answer = send_request(environ, "GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
+
+    [event] = receiver.events()
+    assert answer == {"status": 500, "body": {"errors": {"body": ["internal server error"]}}}
+    assert event["tags"]["request_id"] == "sql-bug-3"
+    assert "no_such_table" in event["exception"]["values"][-1]["value"]
+
+
+@pytest.mark.system
+def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, tmp_path):
+    closed_port = f"mysql+pymysql://root@127.0.0.1:{free_port()}/conduit"
+    environ = process_environment(
+        tmp_path, TEST_SENTRY_DSN=receiver.dsn, TEST_DATABASE_URL=closed_port
+    )
+    answer = send_request(environ, "GET", "/api/profiles/ada")
+
+    assert answer["status"] == 503
+    assert answer["body"] == {"errors": {"database": ["unavailable, try again shortly"]}}
+    assert receiver.events() == []

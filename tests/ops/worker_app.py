@@ -10,8 +10,10 @@ import sys
 
 import sentry_sdk
 from flask import jsonify, request
+from sqlalchemy import text
 
 from app import create_app
+from app.extensions import db
 
 log = logging.getLogger("conduit.ops")
 
@@ -51,6 +53,12 @@ def send_explode():
 def explode_in_view():
     password = request.get_json()["user"]["password"]
     raise RuntimeError(f"view exploded after reading a {len(password)}-character password")
+
+
+@flask_app.get("/ops/sql-bug")
+def run_a_query_with_a_typo():
+    db.session.execute(text("SELECT no_such_column FROM no_such_table"))
+    return jsonify(ran=True)
 
 
 def send_request(description: str) -> None:
