@@ -143,6 +143,13 @@ def handle_database_unavailable(error: Exception) -> Response:
     has dropped that connection and its peers, and a read changed nothing.
     """
     db.session.rollback()
+    replica = g.get("database_replica")
+    if replica is not None and request.method in READ_METHODS:
+        # The replica chosen for this read went away: skip it, and read from the primary.
+        replica.read_failed(error)
+        g.database_replica = None
+        log.info("request %s: replica unreachable, read from the primary", g.get("request_id", "-"))
+        return redispatch()
     if (
         getattr(error, "connection_invalidated", False)
         and request.method in READ_METHODS
@@ -150,14 +157,19 @@ def handle_database_unavailable(error: Exception) -> Response:
     ):
         g.database_retried = True
         log.info("request %s: dead database connection, read again", g.get("request_id", "-"))
-        try:
-            return current_app.dispatch_request()
-        except Exception as again:
-            return current_app.handle_user_exception(again)
+        return redispatch()
     log.warning("database unavailable in request %s: %s", g.get("request_id", "-"), error)
     response = error_response(503, {"database": ["unavailable, try again shortly"]})
     response.headers["Retry-After"] = "5"
     return response
+
+
+def redispatch() -> Response:
+    """Run the request's view once more (a read: it changed nothing)."""
+    try:
+        return current_app.make_response(current_app.dispatch_request())
+    except Exception as again:
+        return current_app.make_response(current_app.handle_user_exception(again))
 
 
 def handle_unexpected_error(error: Exception) -> Response:

@@ -93,6 +93,12 @@ class Replica:
         # Unknown lag (unreachable, not replicating) is infinite for the ConduitReplicaLag alert.
         db_replica_lag.labels(self.name).set(float("inf") if lag is None else lag)
 
+    def read_failed(self, error: Exception) -> None:
+        """The read this replica was chosen for could not reach it: not served here after all;
+        skip the replica until the next check."""
+        self.reads_served -= 1
+        self.mark_down(error)
+
     def mark_down(self, error: Exception) -> None:
         """A connection just failed: skip this replica until the next check."""
         with self.lock:
@@ -207,6 +213,8 @@ def replica_for(url: str, engine_options: dict, ping_after_idle: float) -> Repli
             url,
             pool_size=1,
             max_overflow=0,
+            # Once a second at most: a replica restarted since the last check is reconnected to.
+            pool_pre_ping=True,
             pool_timeout=PROBE_TIMEOUT_SECONDS,
             connect_args=probe_timeouts,
         ),

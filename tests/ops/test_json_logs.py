@@ -70,7 +70,13 @@ def test_web_worker_and_beat_write_only_json_lines_on_stderr(tmp_path):
         wait_until(lambda: answers(f"{base}/healthz"), 60, "gunicorn to serve")
         created = requests.post(
             f"{base}/api/users",
-            json={"user": {"username": "ada", "email": "ada@example.com", "password": "pw-1234"}},
+            json={
+                "user": {
+                    "username": "ada",
+                    "email": "ada@example.com",
+                    "password": "a ledger of small lanterns",
+                }
+            },
             headers={"X-Request-ID": "json-log-1"},
             timeout=30,
         )
