@@ -107,6 +107,7 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
     from blueprints.articles.models import Article, Favorite
     from blueprints.profiles.models import Follow
     from blueprints.tags.models import ArticleTag, Tag
+    from blueprints.users.identity import username_key
     from blueprints.users.models import User
 
     rng = random.Random(RANDOM_SEED)
@@ -121,6 +122,7 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
             {
                 "id": user_id,
                 "username": f"user{user_id}",
+                "username_key": username_key(f"user{user_id}"),
                 "email": f"user{user_id}@example.com",
                 "password_hash": password_hash,
                 "bio": f"I am user {user_id}.",
