@@ -23,7 +23,17 @@ from .support import (
 PROCFILE_COMMANDS = {
     "web": ["gunicorn", "-c", "gunicorn.conf.py"],
     "worker": ["celery", "-A", "app.worker", "worker", "--loglevel=INFO", "--pool=threads"],
-    "beat": ["celery", "-A", "app.worker", "beat", "--loglevel=INFO"],
+    # Beat keeps its schedule in memory here: what is checked is the format of its lines, and
+    # its shelve file once failed to open at start (LookupError for Latin-1, not understood yet).
+    "beat": [
+        "celery",
+        "-A",
+        "app.worker",
+        "beat",
+        "--loglevel=INFO",
+        "-S",
+        "celery.beat:Scheduler",
+    ],
 }
 
 
