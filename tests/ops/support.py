@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from tests.polling import free_port, redis_answers, redis_server_command, wait_until
+from tests.replicas.servers import own_tmpdir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -238,6 +239,7 @@ class OwnMariaDB:
                 shutil.which("mariadb-install-db") or "mariadb-install-db",
                 "--no-defaults",
                 f"--datadir={folder / 'data'}",
+                f"--tmpdir={own_tmpdir(folder)}",
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -269,6 +271,7 @@ class OwnMariaDB:
                 "--bind-address=127.0.0.1",
                 f"--socket={self.folder / 'mariadb.sock'}",
                 f"--pid-file={self.folder / 'mariadb.pid'}",
+                f"--tmpdir={own_tmpdir(self.folder)}",
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=16M",
             ],

@@ -64,6 +64,7 @@ class MariaDB:
             f"--bind-address={self.address}",
             f"--pid-file={self.folder / 'mariadb.pid'}",
             f"--log-error={self.folder / 'error.log'}",
+            f"--tmpdir={own_tmpdir(self.folder)}",
             f"--server-id={self.server_id}",
             "--skip-name-resolve",
             *SMALL_SERVER,
@@ -178,19 +179,29 @@ class ReplicatedPair:
         self.primary.stop()
 
 
+def own_tmpdir(folder: Path) -> Path:
+    """A temporary folder of one server's own: servers sharing /tmp can collide on the names of
+    their temporary tables (seen when two installs ran at once)."""
+    tmpdir = folder / "tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    return tmpdir
+
+
 def install(datadir: Path) -> None:
     """A fresh data folder with the system tables; root@127.0.0.1 without a password."""
-    subprocess.run(
+    installed = subprocess.run(
         [
             "mariadb-install-db",
             "--no-defaults",
             "--user=root",
             f"--datadir={datadir}",
+            f"--tmpdir={own_tmpdir(datadir.parent)}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             *SMALL_SERVER,
         ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if installed.returncode != 0:
+        raise AssertionError(f"mariadb-install-db failed:\n{installed.stdout[-3000:]}")
