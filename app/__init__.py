@@ -68,8 +68,6 @@ def create_app(config_name: str | None = None) -> Flask:
         app.register_blueprint(service_blueprint(service), url_prefix=API_PREFIX)
     for service in ROOT_SERVICES:
         app.register_blueprint(service_blueprint(service))
-    if app.config["TEST_ENDPOINTS"]:
-        app.register_blueprint(service_blueprint("testing"))
     init_metrics(app)
     init_worker_metrics(app)
     init_tracing(app)

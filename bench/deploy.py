@@ -35,12 +35,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from deploy.processes import is_alive, read_pidfile  # noqa: E402
-from tests.deploy.harness import (  # noqa: E402
-    SLOW_PATH,
-    Load,
-    Releases,
-    Server,
-)
+from tests.deploy.harness import Load, Releases, Server  # noqa: E402
+from tests.deploy.slow_app import SLOW_PATH  # noqa: E402
 from tests.polling import wait_until  # noqa: E402
 
 LOAD = {"/healthz": 8, SLOW_PATH: 2}

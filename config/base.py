@@ -115,8 +115,6 @@ class Config:
         # Shortest password accepted at registration or change (NIST SP 800-63B: at least 8).
         self.PASSWORD_MIN_LENGTH = int(environ.get("PASSWORD_MIN_LENGTH", 8))
         self.CLIENT_KEY_REQUIRED = env_flag("CLIENT_KEY_REQUIRED", False)
-        # Routes only the tests use (GET /_test/slow for the deploy load test); never production.
-        self.TEST_ENDPOINTS = env_flag("TEST_ENDPOINTS", False)
         self.configure_webhooks()
         self.configure_rate_limits()
         # Metrics (Prometheus): the web's own listener (served by the gunicorn master), a token

@@ -69,8 +69,6 @@ class Production(Config):
                 "CELERY_BROKER_URL must name a broker every host reaches (RabbitMQ or Redis), "
                 f"not {self.CELERY_BROKER_URL.split('://')[0]}://"
             )
-        if self.TEST_ENDPOINTS:
-            problems.append("TEST_ENDPOINTS is for tests only")
         problems += self.webhook_secret_key_problems()
         if self.RATELIMIT_ENABLED and rate_limit_storage(self) == "memory://":
             problems.append(

@@ -11,7 +11,7 @@ from app.ratelimits import rate_limit_exceeded
 from config import ConfigError, get_config
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.helpers import auth_headers, client_key_headers, set_production_secrets
-from tests.webhooks.processes import OwnRedis
+from tests.processes import OwnRedis
 
 pytestmark = pytest.mark.system
 

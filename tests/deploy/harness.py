@@ -7,8 +7,9 @@ The layout is the one README "Deploying" describes, in a temporary folder:
     current -> releases/<version>
     shared/               pidfile, access log, gunicorn's output, the SQLite database
 
-gunicorn runs under subreaper.py (standing in for systemd) in a process group of its own, which
-`Server.stop` ends whatever happened: no gunicorn outlives a test.
+gunicorn runs as a tests/processes.py Process: below the subreaper (standing in for systemd), in a
+process group of its own, which `Server.stop` ends whatever happened: no gunicorn outlives a
+test.
 """
 
 import http.client
@@ -16,7 +17,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,24 +26,16 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.processes import all_pids, is_alive, master_title, process_title, stat_fields
+from deploy.processes import master_title, process_title
 from deploy.processes import read_pidfile as read_pid
+from tests.deploy.slow_app import GUNICORN_APP
 from tests.polling import free_port, wait_until
+from tests.processes import PROJECT_ROOT, VENV_BIN, Process, conduit_environment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
-SUBREAPER = Path(__file__).with_name("subreaper.py")
 NOT_COPIED = shutil.ignore_patterns(
     ".venv", ".git", "instance", "pids", "__pycache__", "*.pyc", ".*_cache", "node_modules"
 )
-SLOW_PATH = "/_test/slow"
 PROC_NAME = "conduit"
-
-
-def process_group(pid: int) -> int | None:
-    """The process group of `pid`, or None when there is no such process."""
-    fields = stat_fields(pid)
-    return int(fields[2]) if fields else None
 
 
 class Releases:
@@ -207,9 +199,10 @@ class Load:
         return self.answers
 
 
-class Server:
+class Server(Process):
     """gunicorn with the release's gunicorn.conf.py, started through `current` as the unit file
-    starts it, with 2 workers, the Test config on SQLite and the test endpoints on."""
+    starts it, with 2 workers, the Test config on SQLite, serving the slow app
+    (tests/deploy/slow_app.py) through GUNICORN_APP."""
 
     def __init__(
         self,
@@ -220,30 +213,23 @@ class Server:
     ) -> None:
         self.releases = releases
         self.port = free_port()
-        self.config = config
         shared = releases.shared
         self.pidfile = shared / "gunicorn.pid"
         self.access_log = shared / "access.log"
-        self.output = shared / "gunicorn.log"
-        inherited = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("GUNICORN_", "NOTIFY_SOCKET", "LISTEN_"))
-            and name not in {"RELEASE", "PWD", "TEST_DATABASE_URL", "CONDUIT_CONFIG"}
-        }
-        self.environment = {
-            **inherited,
-            "CONDUIT_CONFIG": "test",
-            "TEST_DATABASE_URL": f"sqlite:///{shared / 'deploy.sqlite'}",
-            "TEST_ENDPOINTS": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_WORKERS": str(workers),
-            "GUNICORN_PIDFILE": str(self.pidfile),
-            "GUNICORN_ACCESSLOG": str(self.access_log),
-        }
+        environ = conduit_environment(
+            shared,
+            TEST_DATABASE_URL=f"sqlite:///{shared / 'deploy.sqlite'}",
+            GUNICORN_APP=GUNICORN_APP,
+            GUNICORN_BIND=f"127.0.0.1:{self.port}",
+            GUNICORN_WORKERS=str(workers),
+            GUNICORN_PIDFILE=str(self.pidfile),
+            GUNICORN_ACCESSLOG=str(self.access_log),
+        )
+        del environ["PYTHONPATH"]  # each release runs its own code
         if notify_socket:
-            self.environment["NOTIFY_SOCKET"] = notify_socket
-        self.process: subprocess.Popen | None = None
+            environ["NOTIFY_SOCKET"] = notify_socket
+        command = [str(VENV_BIN / "gunicorn"), "-c", str(releases.current / config)]
+        super().__init__(command, environ, shared / "gunicorn.log", cwd=releases.current)
 
     def __enter__(self) -> "Server":
         self.start()
@@ -254,25 +240,8 @@ class Server:
 
     def start(self) -> int:
         """Start gunicorn; once a master owns the pidfile and /healthz answers, its pid."""
-        current = self.releases.current
-        command = [
-            sys.executable,
-            str(SUBREAPER),
-            str(VENV_BIN / "gunicorn"),
-            "-c",
-            str(current / self.config),
-        ]
-        with self.output.open("ab") as output:
-            self.process = subprocess.Popen(
-                command,
-                cwd=current,
-                env=self.environment,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_until(lambda: self.health() is not None, 60, f"gunicorn to answer\n{self.tail()}")
+        super().start()
+        self.wait_until(lambda: self.health() is not None, 60, "gunicorn to answer")
         return self.master()
 
     def health(self) -> Answer | None:
@@ -291,14 +260,6 @@ class Server:
     def is_master(self, pid: int) -> bool:
         return process_title(pid) == master_title(PROC_NAME)
 
-    def group(self) -> list[int]:
-        """The live processes of gunicorn's process group (the subreaper's)."""
-        if self.process is None:
-            return []
-        return [
-            pid for pid in all_pids() if process_group(pid) == self.process.pid and is_alive(pid)
-        ]
-
     def masters(self) -> list[int]:
         """The gunicorn masters running in the group (whatever their proc_name)."""
         return [
@@ -314,36 +275,12 @@ class Server:
         return subprocess.run(
             [sys.executable, str(current / "manage.py"), "deploy", *arguments],
             cwd=current,
-            env=self.environment,
+            env=self.environ,
             capture_output=True,
             text=True,
             timeout=180,
         )
 
-    def tail(self, characters: int = 4000) -> str:
-        """The end of gunicorn's output (its error log)."""
-        try:
-            return self.output.read_text(errors="replace")[-characters:]
-        except FileNotFoundError:
-            return ""
-
-    def stop(self) -> None:
-        """TERM the whole process group, then KILL whatever is left after 20 s."""
-        if self.process is None:
-            return
-        group = self.process.pid
-        for sig, seconds in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(group, sig)
-            except ProcessLookupError:
-                break
-            give_up = time.monotonic() + seconds
-            while self.group() and time.monotonic() < give_up:
-                time.sleep(0.05)
-            if not self.group():
-                break
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.process = None
+    def stop(self, grace: float = 20) -> None:
+        """TERM to every master (graceful), then KILL whatever is left after `grace` s."""
+        super().stop(grace)

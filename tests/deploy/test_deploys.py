@@ -11,12 +11,12 @@ import pytest
 from deploy.processes import children, read_pidfile
 from tests.polling import wait_until
 
-from .harness import SLOW_PATH, Load, NotifySocket, Releases, Server
+from .harness import Load, NotifySocket, Releases, Server
+from .slow_app import SLOW_PATH, SLOW_SECONDS
 
 pytestmark = pytest.mark.system
 
 DEPLOYS = 5
-SLOW_SECONDS = 2.0
 LOAD = {"/healthz": 8, SLOW_PATH: 2}
 
 

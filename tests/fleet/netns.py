@@ -12,6 +12,8 @@ import subprocess
 from contextlib import suppress
 from pathlib import Path
 
+from tests.processes import PROJECT_ROOT, Process
+
 
 def netns_available() -> bool:
     """Whether this process may make namespaces, links and bridges (root with `ip`)."""
@@ -34,7 +36,7 @@ class Host:
         self.netns = f"{network.prefix}-{name}"
         self.address = f"{network.subnet}.{number}"
         self.link = f"{network.prefix}{number}"
-        self.processes: list[subprocess.Popen] = []
+        self.processes: list[Process] = []
 
     def create(self) -> None:
         ip("netns", "add", self.netns)
@@ -49,17 +51,14 @@ class Host:
 
     def start(
         self, command: list[str], environ: dict[str, str], log_path: Path, cwd: Path | None = None
-    ) -> subprocess.Popen:
-        """Run `command` in this host, in a session of its own, its output into `log_path`."""
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                ["ip", "netns", "exec", self.netns, *command],
-                env=environ,
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+    ) -> Process:
+        """Run `command` in this host (see tests/processes.py), its output into `log_path`."""
+        process = Process(
+            ["ip", "netns", "exec", self.netns, *command],
+            environ,
+            log_path,
+            cwd=cwd or PROJECT_ROOT,
+        ).start()
         self.processes.append(process)
         return process
 
@@ -81,7 +80,7 @@ class Host:
         for process in self.processes:
             with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
-        self.processes = [p for p in self.processes if p.poll() is None]
+        self.processes = [process for process in self.processes if process.running()]
 
     def destroy(self) -> None:
         self.crash()

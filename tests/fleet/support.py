@@ -4,13 +4,13 @@ import contextlib
 import os
 import shutil
 import socket
-import subprocess
 import threading
 from pathlib import Path
 
 import requests
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import PROJECT_ROOT, Process
+
 HAPROXY_CONFIG = PROJECT_ROOT / "deploy" / "fleet" / "haproxy.cfg"
 
 
@@ -30,10 +30,7 @@ def start_haproxy(listen: str, web: list[str], log_path: Path, netns: str | None
     command = ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)]
     if netns is not None:
         command = ["ip", "netns", "exec", netns, *command]
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            command, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    return Process(command, environ, log_path).start()
 
 
 def get_status(url: str, timeout: float = 3) -> int | None:

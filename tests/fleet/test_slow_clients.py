@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests.ops.support import answers, prepare_database, process_environment, process_group, start
 from tests.polling import free_port, wait_until
+from tests.processes import answers, conduit_environment, prepare_database, process_group, start
 
 from .support import Slowloris, get_status, haproxy_available, start_haproxy
 
@@ -23,7 +23,7 @@ WATCH_SECONDS = 7
 
 def test_slow_clients_behind_haproxy_leave_the_workers_free(tmp_path):
     web_port, lb_port = free_port(), free_port()
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path, GUNICORN_BIND=f"127.0.0.1:{web_port}", GUNICORN_WORKERS="2"
     )
     prepare_database(environ)

@@ -8,11 +8,11 @@ import time
 import pytest
 import requests
 
-from tests.ops.support import prepare_database, process_environment
 from tests.polling import wait_until
+from tests.processes import PROJECT_ROOT, conduit_environment, prepare_database
 
 from .netns import Network, netns_available
-from .support import PROJECT_ROOT, get_status, haproxy_available, start_haproxy
+from .support import get_status, haproxy_available, start_haproxy
 
 pytestmark = [
     pytest.mark.system,
@@ -34,7 +34,7 @@ def get_pid(url: str) -> int | None:
 
 
 def test_killing_a_web_host_fails_no_get(tmp_path):
-    environ = process_environment(tmp_path, GUNICORN_WORKERS="2", GUNICORN_BIND="0.0.0.0:8000")
+    environ = conduit_environment(tmp_path, GUNICORN_WORKERS="2", GUNICORN_BIND="0.0.0.0:8000")
     prepare_database(environ)
     with Network() as network:
         balancer_host = network.add_host("lb", 2)

@@ -29,7 +29,7 @@ def test_a_deploy_keeps_the_counts_and_the_metrics_listener(tmp_path):
     releases.switch("1.0.0")
     metrics_port = free_port()
     server = Server(releases)
-    server.environment["METRICS_BIND"] = f"127.0.0.1:{metrics_port}"
+    server.environ["METRICS_BIND"] = f"127.0.0.1:{metrics_port}"
     with server:
         for number in range(10):
             assert send(server.port, "/healthz", f"before-{number}").ok

@@ -23,17 +23,16 @@ from app.metrics import metric_names
 from blueprints.webhooks.metrics import OutboxCollector
 from deploy.metrics import WORKERS_ALIVE, children
 from tests.polling import free_port, wait_until
-from tests.webhooks.receiver import Receiver
-
-from ..ops.support import (
+from tests.processes import (
     PROJECT_ROOT,
     answers,
+    conduit_environment,
     create_client_key,
     prepare_database,
-    process_environment,
     process_group,
     start,
 )
+from tests.webhooks.receiver import Receiver
 
 PROMETHEUS_FOLDER = PROJECT_ROOT / "deploy" / "prometheus"
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "conduit.json"
@@ -230,7 +229,7 @@ def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_t
     tmp_path,
 ):
     web_port, web_metrics, worker_metrics = free_port(), free_port(), free_port()
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path,
         GUNICORN_WORKERS="2",
         GUNICORN_BIND=f"127.0.0.1:{web_port}",

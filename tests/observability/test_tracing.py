@@ -17,13 +17,13 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from app.tracing import tracing_configured
-from tests.ops.support import PROJECT_ROOT, process_environment
+from tests.processes import PROJECT_ROOT, conduit_environment
 
 from .traced_flow import INCOMING_TRACE_ID
 
 
 def run_flow(tmp_path, mode, receiver_url, **settings):
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path, TEST_CELERY_BROKER_URL="memory://", WEBHOOK_ALLOW_PRIVATE_TARGETS="1", **settings
     )
     environ = {

@@ -9,8 +9,7 @@ import pytest
 import requests
 
 from tests.polling import free_port, wait_until
-
-from .support import answers, prepare_database, process_environment, process_group, start
+from tests.processes import answers, conduit_environment, prepare_database, process_group, start
 
 DRAIN_SECONDS = 3
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.system
 def test_after_term_readyz_answers_503_while_requests_are_still_served(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path,
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",

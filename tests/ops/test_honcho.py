@@ -12,15 +12,13 @@ import pytest
 import requests
 
 from tests.polling import free_port, wait_until
-
-from .support import (
+from tests.processes import (
     PROJECT_ROOT,
     VENV_BIN,
     answers,
+    conduit_environment,
     create_client_key,
-    descendants,
     prepare_database,
-    process_environment,
     process_group,
     start,
 )
@@ -87,7 +85,7 @@ def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
     empty_env_file = tmp_path / "empty.env"  # a developer's .env must not change the run
     empty_env_file.write_text("")
     honcho_log = tmp_path / "honcho.log"
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path,
         CONDUIT_CONFIG="development",
         GUNICORN_WORKERS="2",
@@ -113,7 +111,7 @@ def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
         )
         create_article_with_a_webhook(base, client_key, receiver.url)
         wait_until(lambda: receiver.bodies, 60, "the worker to deliver the webhook")
-        running = " | ".join(descendants(honcho.pid).values())
+        running = " | ".join(honcho.descendants().values())
 
         # Ctrl-C: SIGINT to honcho. Its subreaper exits once every descendant has, orphans too.
         honcho.send_signal(signal.SIGINT)

@@ -4,19 +4,16 @@ fields."""
 
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
 import requests
 
 from tests.polling import free_port, wait_until
-
-from .support import (
-    PROJECT_ROOT,
+from tests.processes import (
+    Process,
     answers,
+    conduit_environment,
     prepare_database,
-    process_environment,
     process_group,
 )
 
@@ -53,7 +50,7 @@ def json_lines(path) -> list[dict]:
 @pytest.mark.system
 def test_web_worker_and_beat_write_only_json_lines_on_stderr(tmp_path):
     port = free_port()
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path,
         LOG_FORMAT="json",
         GUNICORN_BIND=f"127.0.0.1:{port}",
@@ -65,17 +62,8 @@ def test_web_worker_and_beat_write_only_json_lines_on_stderr(tmp_path):
     processes = {}
     with process_group() as group:
         for name, command in PROCFILE_COMMANDS.items():
-            with (
-                open(tmp_path / f"{name}.out", "wb") as stdout,
-                open(tmp_path / f"{name}.err", "wb") as stderr,
-            ):
-                processes[name] = subprocess.Popen(
-                    [sys.executable, str(PROJECT_ROOT / "tests/ops/subreaper.py"), *command],
-                    cwd=PROJECT_ROOT,
-                    env=environ,
-                    stdout=stdout,
-                    stderr=stderr,
-                )
+            output, errors = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+            processes[name] = Process(command, environ, output, stderr_path=errors).start()
             group.append(processes[name])
         wait_until(lambda: answers(f"{base}/healthz"), 60, "gunicorn to serve")
         created = requests.post(

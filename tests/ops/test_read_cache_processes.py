@@ -11,8 +11,14 @@ from sqlalchemy_utils import database_exists, drop_database
 
 from config import get_config
 from tests.polling import free_port, wait_until
-
-from .support import OwnRedis, answers, prepare_database, process_environment, process_group, start
+from tests.processes import (
+    OwnRedis,
+    answers,
+    conduit_environment,
+    prepare_database,
+    process_group,
+    start,
+)
 
 READS_PER_SERVER = 8  # each master's two workers take turns: both answer some of them
 pytestmark = pytest.mark.system
@@ -49,12 +55,12 @@ def servers(tmp_path_factory):
     if not database_url.startswith("sqlite") and database_exists(database_url):
         drop_database(database_url)  # left by a run that was killed
     with process_group() as group:
-        redis = OwnRedis(folder / "redis", group)
-        redis.start()
+        redis = OwnRedis(folder / "redis").start()
+        group.append(redis)
         bases = []
         for number in (1, 2):
             port = free_port()
-            environ = process_environment(
+            environ = conduit_environment(
                 folder,
                 TEST_DATABASE_URL=database_url,
                 TEST_READ_CACHE_REDIS_URL=redis.url,

@@ -8,13 +8,12 @@ import pytest
 import requests
 
 from tests.polling import free_port, wait_until
-
-from .support import (
+from tests.processes import (
     OwnMariaDB,
     OwnRedis,
     answers,
+    conduit_environment,
     prepare_database,
-    process_environment,
     process_group,
     start,
 )
@@ -63,12 +62,11 @@ class Service:
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("readiness")
     with process_group() as group:
-        mariadb = OwnMariaDB(folder / "mariadb", group)
-        redis = OwnRedis(folder / "redis", group)
-        mariadb.start()
-        redis.start()
+        mariadb = OwnMariaDB(folder / "mariadb").start()
+        redis = OwnRedis(folder / "redis").start()
+        group += [mariadb, redis]
         port = free_port()
-        environ = process_environment(
+        environ = conduit_environment(
             folder,
             TEST_DATABASE_URL=mariadb.url("conduit_ops_readiness"),
             TEST_CELERY_BROKER_URL=redis.url,

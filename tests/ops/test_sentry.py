@@ -13,15 +13,15 @@ import sentry_sdk
 
 from config import get_config
 from tests.helpers import set_production_secrets
+from tests.ops.sentry_receiver import SentryReceiver
 from tests.polling import free_port, wait_until
-
-from .support import (
+from tests.processes import (
     PROJECT_ROOT,
-    SentryReceiver,
-    process_environment,
+    conduit_environment,
     process_group,
     start,
 )
+
 from .worker_app import TASK_SIGNING_SECRET
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
@@ -81,7 +81,7 @@ def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
 
 @pytest.mark.system
 def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
-    environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+    environ = conduit_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
     answer = send_request(
         environ,
         "POST",
@@ -102,7 +102,7 @@ def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receive
 
 @pytest.mark.system
 def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
-    environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+    environ = conduit_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
     with process_group() as group:
         worker = start(
             ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
@@ -134,7 +134,7 @@ def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receive
 
 @pytest.mark.system
 def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(receiver, tmp_path):
-    environ = process_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn)
+    environ = conduit_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn)
     answer = send_request(environ, "GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
 
     [event] = receiver.events()
@@ -146,7 +146,7 @@ def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(receiver, tmp_pa
 @pytest.mark.system
 def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, tmp_path):
     closed_port = f"mysql+pymysql://root@127.0.0.1:{free_port()}/conduit"
-    environ = process_environment(
+    environ = conduit_environment(
         tmp_path, TEST_SENTRY_DSN=receiver.dsn, TEST_DATABASE_URL=closed_port
     )
     answer = send_request(environ, "GET", "/api/profiles/ada")

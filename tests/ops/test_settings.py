@@ -2,7 +2,7 @@
 
 import re
 
-from .support import PROJECT_ROOT
+from tests.processes import PROJECT_ROOT
 
 # environ.get("NAME"), os.environ["NAME"], env_flag("NAME", ...), os.getenv("NAME")
 SETTING_READ = re.compile(

@@ -8,11 +8,9 @@ import sys
 import pytest
 
 from tests.polling import wait_until
-
-from .support import (
+from tests.processes import (
     PROJECT_ROOT,
-    kill_tree,
-    process_environment,
+    conduit_environment,
     process_group,
     start,
 )
@@ -25,7 +23,7 @@ def worker(tmp_path_factory):
     """A real worker (prefork, as the Procfile runs it) logging JSON lines to a file."""
     folder = tmp_path_factory.mktemp("task-logs")
     with process_group() as group:
-        environ = process_environment(folder, LOG_FORMAT="json")
+        environ = conduit_environment(folder, LOG_FORMAT="json")
         log_path = folder / "worker.log"
         process = start(
             ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
@@ -34,7 +32,7 @@ def worker(tmp_path_factory):
             group,
         )
         yield environ, log_path
-        kill_tree(process)  # nothing left to finish, nothing to flush
+        process.kill()  # nothing left to finish, nothing to flush
 
 
 def run_python(environ, *args, stdin=""):

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from tests.polling import wait_until
-from tests.replicas.servers import ReplicatedPair, mariadb_available
-from tests.webhooks.processes import OwnRedis
+from tests.processes import OwnRedis, mariadb_available
+from tests.replicas.servers import ReplicatedPair
 
 pytestmark = [
     pytest.mark.system,

@@ -36,7 +36,7 @@ from blueprints.webhooks.models import Delivery
 from config import get_config
 from tests.helpers import client_key_headers
 from tests.polling import wait_until
-from tests.webhooks.processes import PROJECT_ROOT, OwnRedis, Worker
+from tests.processes import CeleryWorker, OwnRedis, conduit_environment
 from tests.webhooks.receiver import Hold, Receiver, Trickle
 
 pytestmark = pytest.mark.system
@@ -156,7 +156,7 @@ def sending_to(broker_url: str, transport_options: dict, queue: str):
 
 @dataclass
 class RealWorker:
-    process: Worker
+    process: CeleryWorker
     broker_url: str
     own_redis: OwnRedis | None = None
 
@@ -178,26 +178,16 @@ def filesystem_broker_options(folder: Path) -> dict:
 
 def worker_environment(database_url: str, broker_url: str, folder: Path, queue: str) -> dict:
     """The worker's environment: the test config, this module's database and broker."""
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("CELERY_", "TEST_CELERY_", "WEBHOOK_", "SENTRY_", "LOG_"))
-    }
-    return {
-        **inherited,
+    return conduit_environment(
+        folder,
         **FAST_WEBHOOK_SETTINGS,
-        "CONDUIT_CONFIG": "test",
-        "TEST_DATABASE_URL": database_url,
-        "TEST_SENTRY_DSN": "",
+        TEST_DATABASE_URL=database_url,
         # The app's broker (config) and celeryconfig.py's transport options agree on it.
-        "TEST_CELERY_BROKER_URL": broker_url,
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_BROKER_FOLDER": str(folder / "broker"),
-        "CELERY_DEFAULT_QUEUE": queue,
-        "LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
+        TEST_CELERY_BROKER_URL=broker_url,
+        CELERY_BROKER_URL=broker_url,
+        CELERY_DEFAULT_QUEUE=queue,
+        LOG_LEVEL="INFO",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -222,13 +212,12 @@ def worker(request, real_app, tmp_path_factory):
         broker_url = "filesystem://"
         options = filesystem_broker_options(folder / "broker")
     else:
-        own_redis = OwnRedis(folder / "redis")
-        own_redis.start()
+        own_redis = OwnRedis(folder / "redis").start()
         broker_url = own_redis.url
     environ = worker_environment(
         real_app.config["DATABASE_URL_FOR_WORKERS"], broker_url, folder, queue
     )
-    process = Worker(environ, folder, name=queue, threads=threads)
+    process = CeleryWorker(environ, folder, name=queue, threads=threads)
     try:
         with sending_to(broker_url, options, queue):
             process.start()
