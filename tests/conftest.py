@@ -12,6 +12,7 @@ A test that starts a process is marked `system` (`-m "not system"` leaves the AP
 tests, which run in seconds); one that is not marked cannot start a process.
 """
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -36,10 +37,42 @@ def worker_database_url(url: URL, worker: str) -> URL:
     return url.set(database=f"{url.database}_{worker}")
 
 
+# Seconds each test file took in the last run that ran it (setup, call and teardown of its tests).
+FILE_SECONDS = Path(__file__).resolve().parents[1] / "instance" / "test-file-seconds.json"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files with system tests first: in parallel runs the long files start first."""
+    """The longest files first, so that in parallel runs no process is left alone with a long
+    one at the end: by their seconds in the last run, and files with system tests first."""
     system_files = {item.path for item in items if item.get_closest_marker("system")}
-    items.sort(key=lambda item: item.path not in system_files)
+    seconds = last_file_seconds()
+    items.sort(
+        key=lambda item: (item.path not in system_files, -seconds.get(item.location[0], 0.0))
+    )
+
+
+def last_file_seconds() -> dict[str, float]:
+    try:
+        return json.loads(FILE_SECONDS.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+ran_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up each file's seconds (under xdist, the main process gets every worker's reports)."""
+    file = report.location[0]
+    ran_seconds[file] = ran_seconds.get(file, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Keep the seconds of the files this run ran, beside those of the others."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or session.testsfailed or not ran_seconds:
+        return
+    FILE_SECONDS.parent.mkdir(exist_ok=True)
+    FILE_SECONDS.write_text(json.dumps({**last_file_seconds(), **ran_seconds}, indent=0))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from .harness import PROJECT_ROOT
+from .harness import PROJECT_ROOT, Releases
 
 MASTER_TITLE = "gunicorn: master [conduit]"
 
@@ -47,3 +47,12 @@ def fake_process():
     for process in started:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def releases(tmp_path):
+    """A releases layout with release 1.0.0 current."""
+    releases = Releases(tmp_path)
+    releases.add("1.0.0")
+    releases.switch("1.0.0")
+    return releases

@@ -2,30 +2,20 @@
 through `python manage.py deploy`, from a releases layout switched with its `current` link."""
 
 import itertools
-import os
-import signal
 import time
 
 import pytest
 
-from deploy.processes import children, read_pidfile
+from deploy.processes import read_pidfile
 from tests.polling import wait_until
 
-from .harness import Load, NotifySocket, Releases, Server
+from .harness import Load, NotifySocket, Server
 from .slow_app import SLOW_PATH, SLOW_SECONDS
 
 pytestmark = pytest.mark.system
 
-DEPLOYS = 5
+DEPLOYS = 3  # from the second on, the master replaced is one that a USR2 started
 LOAD = {"/healthz": 8, SLOW_PATH: 2}
-
-
-@pytest.fixture
-def releases(tmp_path):
-    releases = Releases(tmp_path)
-    releases.add("1.0.0")
-    releases.switch("1.0.0")
-    return releases
 
 
 @pytest.fixture
@@ -87,43 +77,3 @@ def test_deploys_under_load_fail_no_request_and_serve_each_new_version(releases,
         # The access log carries the request id the app echoed.
         logged = server.access_log.read_text()
         assert all(f"request_id={a.request_id} " in logged for a in answers[:50])
-
-
-def test_a_release_that_cannot_load_leaves_the_old_master_serving(releases):
-    with Server(releases) as server:
-        master = server.master()
-        with Load(server.port, {"/healthz": 4, SLOW_PATH: 1}) as load:
-            wait_until(lambda: load.answers, 30, "the load to get going")
-            releases.add_broken("1.0.1", "release 1.0.1 cannot load")
-            releases.switch("1.0.1")
-            result = server.deploy("--expect-version", "1.0.1")
-            answers = load.stop()
-
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert "deploy failed" in result.stdout
-        assert "RuntimeError: release 1.0.1 cannot load" in result.stdout
-        assert f"the old master {master} keeps serving (version 1.0.0)" in result.stdout
-        assert failures(answers) == []
-        assert {answer.version for answer in answers} == {"1.0.0"}
-        assert server.masters() == [master]
-        assert read_pidfile(server.pidfile) == master
-
-        # Workers the old master starts after that (here after a crash) load its own release,
-        # not the broken one `current` points to.
-        crashed = children(master)
-        for worker in crashed:
-            os.kill(worker, signal.SIGKILL)
-        answer = wait_until(
-            lambda: (health := server.health()) and health.pid not in crashed and health,
-            30,
-            f"a new worker to answer\n{server.tail()}",
-        )
-        assert answer.version == "1.0.0"
-        assert server.masters() == [master]
-
-        # Roll forward: the old master takes the next USR2.
-        releases.add("1.0.2")
-        releases.switch("1.0.2")
-        result = server.deploy("--expect-version", "1.0.2")
-        assert result.returncode == 0, result.stdout + result.stderr + server.tail()
-        assert server.health().version == "1.0.2"

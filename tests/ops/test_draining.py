@@ -22,7 +22,7 @@ def test_after_term_readyz_answers_503_while_requests_are_still_served(tmp_path)
     environ = conduit_environment(
         tmp_path,
         GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="2",
+        GUNICORN_WORKERS="1",
         GUNICORN_DRAIN_SECONDS=str(DRAIN_SECONDS),
     )
     prepare_database(environ)

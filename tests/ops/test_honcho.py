@@ -88,7 +88,7 @@ def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
     environ = conduit_environment(
         tmp_path,
         CONDUIT_CONFIG="development",
-        GUNICORN_WORKERS="2",
+        GUNICORN_WORKERS="1",
         WEBHOOK_ALLOW_PRIVATE_TARGETS="1",  # the receiver is on 127.0.0.1
     )
     prepare_database(environ)

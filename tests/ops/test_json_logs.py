@@ -54,7 +54,7 @@ def test_web_worker_and_beat_write_only_json_lines_on_stderr(tmp_path):
         tmp_path,
         LOG_FORMAT="json",
         GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="2",
+        GUNICORN_WORKERS="1",
         CELERY_BEAT_SCHEDULE=str(tmp_path / "celerybeat-schedule"),
     )
     prepare_database(environ)
