@@ -82,15 +82,22 @@ def error_response(status: int, errors: dict[str, list[str]]) -> Response:
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages as `{"field": [...]}`, nested fields as `field.sub`."""
+    """Marshmallow's nested messages as `{"field": [...]}`, nested fields as `field.sub`; the
+    errors of a list's items are the list's (`tagList`, not `tagList.1`: the field a client
+    can show them beside), each message once."""
     if not isinstance(messages, dict):
         items = messages if isinstance(messages, list) else [messages]
         return {prefix or "body": [str(item) for item in items]}
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
-        name = "body" if key == "_schema" and not prefix else str(key)
-        for field, texts in flatten_messages(value, f"{prefix}.{name}" if prefix else name).items():
-            flat.setdefault(field, []).extend(texts)
+        if isinstance(key, int) and prefix:
+            name = prefix
+        else:
+            name = "body" if key == "_schema" and not prefix else str(key)
+            name = f"{prefix}.{name}" if prefix else name
+        for field, texts in flatten_messages(value, name).items():
+            known = flat.setdefault(field, [])
+            known.extend(text for text in texts if text not in known)
     return flat
 
 

@@ -30,7 +30,7 @@ class Article(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What every page shows, kept by services.py in the transaction that changes it (migration
     # 0007), so a page reads them off the row instead of counting and aggregating per article:
-    # how many users favorite it, and its tag names as a JSON array in the order given.
+    # how many users favorite it, and its tag names as a JSON array sorted by name.
     favorites_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tag_list: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 

@@ -215,7 +215,7 @@ def _article_columns(with_body: bool, viewed: bool) -> list:
 
 
 def tag_names(tag_list: str) -> list[str]:
-    """The tag names of a row's `tag_list` (a JSON array kept on the article), in order."""
+    """The tag names of a row's `tag_list` (a JSON array kept on the article, sorted)."""
     return json.loads(tag_list)
 
 

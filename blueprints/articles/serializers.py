@@ -21,8 +21,14 @@ from .queries import tag_names
 MAX_TAGS = 20
 
 
-def _empty_if_none(value):
-    return [] if value is None else value
+def _without_blanks(value):
+    """The tags sent, blank ones dropped (a client may send one when Enter is pressed twice);
+    null means none."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [tag for tag in value if not (isinstance(tag, str) and not tag.strip())]
+    return value
 
 
 def title_field(**kwargs) -> fields.String:
@@ -45,13 +51,14 @@ def body_field(**kwargs) -> fields.String:
 
 
 def tag_list_field(**kwargs) -> fields.List:
-    """`tagList`: at most 20 non-blank strings of at most 50 characters; null means none."""
-    tag = fields.String(pre_load=strip, validate=[not_blank, validate.Length(max=TAG_MAX_LENGTH)])
+    """`tagList`: at most 20 strings of at most 50 characters, blank ones dropped and repeats
+    too (services.py); null means none."""
+    tag = fields.String(pre_load=strip, validate=validate.Length(max=TAG_MAX_LENGTH))
     return fields.List(
         tag,
         data_key="tagList",
         allow_none=True,
-        pre_load=_empty_if_none,
+        pre_load=_without_blanks,
         validate=validate.Length(max=MAX_TAGS, error=f"must have at most {MAX_TAGS} tags"),
         **kwargs,
     )
@@ -130,11 +137,6 @@ def article_output(row: Row, with_body: bool = True) -> dict:
     return article
 
 
-def tag_list(names: list[str]) -> list[str]:
-    """`tagList` of the tags an article was given: repeats dropped, as they were when saved."""
-    return list(dict.fromkeys(names))
-
-
 def _written_fields(article: Article) -> dict:
     """The fields of a just-written article, as article_output writes them."""
     return {
@@ -152,7 +154,7 @@ def new_article_output(article: Article, tags: list[str], author) -> dict:
     yet, and nobody follows themselves."""
     return {
         **_written_fields(article),
-        "tagList": tag_list(tags),
+        "tagList": tag_names(article.tag_list),
         "favorited": False,
         "favoritesCount": 0,
         "author": profile_of(author, False),
@@ -164,7 +166,7 @@ def changed_article_output(seen: Row, article: Article, tags: list[str] | None) 
     `article` (and its tags, when they were replaced), without reading it again."""
     output = {**article_output(seen), **_written_fields(article)}
     if tags is not None:
-        output["tagList"] = tag_list(tags)
+        output["tagList"] = tag_names(article.tag_list)
     return output
 
 

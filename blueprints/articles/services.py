@@ -85,12 +85,12 @@ def _save(article: Article, changes: dict[str, Any]) -> None:
 
 
 def tag_list(names: list[str]) -> str:
-    """The article's `tag_list` column for its tags `names`: what pages show, in that order."""
+    """The article's `tag_list` column for its tags `names` (sorted): what pages show."""
     return json.dumps(names, ensure_ascii=False, separators=(",", ":"))
 
 
 def create_article(author_id: int, tags: list[str], **fields: Any) -> Article:
-    """A new article by `author_id` with a unique slug from its title, tagged in order."""
+    """A new article by `author_id` with a unique slug from its title, and its tags."""
     now = utcnow()
     tags = unique_names(tags)
     article = Article(author_id=author_id, created_at=now, updated_at=now, favorites_count=0)

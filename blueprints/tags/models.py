@@ -23,7 +23,7 @@ class Tag(db.Model):
 
 
 class ArticleTag(db.Model):
-    """An article's tag at `position` in its tag list (0 first), so lists keep their order."""
+    """An article's tag at `position` in its tag list (0 first: the list is sorted by name)."""
 
     __tablename__ = "article_tags"
 

@@ -22,8 +22,9 @@ article_tags = ArticleTag.__table__
 
 
 def unique_names(names: Iterable[str]) -> list[str]:
-    """`names` without repeats, each at its first place."""
-    return list(dict.fromkeys(names))
+    """`names` without repeats, sorted by name: the order every answer shows an article's tags
+    in, whatever order they were given in."""
+    return sorted(set(names))
 
 
 def _count_articles(deltas: dict[str, int]) -> None:
@@ -49,7 +50,7 @@ def _count_articles(deltas: dict[str, int]) -> None:
 
 
 def tag_article(article_id: int, names: list[str], replacing: list[str] | None = None) -> None:
-    """Give the article the tags `names` in that order (repeats dropped), replacing the tags
+    """Give the article the tags `names` (repeats dropped, sorted), replacing the tags
     `replacing` it carries now (as last committed: the caller holds the article's row); the
     tags' article counts follow.
     """

@@ -44,14 +44,14 @@ def username_field(**kwargs) -> fields.String:
 class NormalizedEmail(fields.String):
     """An email address in its one stored form (identity.normalized_email)."""
 
-    default_error_messages = {"invalid": "Not a valid email address."}
+    default_error_messages = {"invalid": "is invalid"}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return normalized_email(text.strip())
         except ValueError:
-            raise ValidationError("Not a valid email address.") from None
+            raise self.make_error("invalid") from None
 
 
 def email_field(**kwargs) -> fields.String:

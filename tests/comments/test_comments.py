@@ -96,11 +96,11 @@ def test_commenting_and_deleting_require_a_token(client):
 @pytest.mark.parametrize(
     ("comment", "errors"),
     [
-        ({}, {"body": ["Missing data for required field."]}),
-        ({"body": None}, {"body": ["Field may not be null."]}),
-        ({"body": 12}, {"body": ["Not a valid string."]}),
+        ({}, {"body": ["is required"]}),
+        ({"body": None}, {"body": ["must not be null"]}),
+        ({"body": 12}, {"body": ["must be a string"]}),
         ({"body": "  \n "}, {"body": ["must not be blank"]}),
-        ({"body": "x" * (64 * 1024 + 1)}, {"body": ["Longer than maximum length 65536."]}),
+        ({"body": "x" * (64 * 1024 + 1)}, {"body": ["must be at most 65536 characters"]}),
     ],
     ids=["missing", "null", "number", "blank", "too-long"],
 )

@@ -60,9 +60,9 @@ def test_wrong_field_types_are_422_per_field(client):
         response,
         422,
         {
-            "username": ["Not a valid string."],
-            "email": ["Not a valid email address."],
-            "password": ["Not a valid string."],
+            "username": ["must be a string"],
+            "email": ["is invalid"],
+            "password": ["must be a string"],
         },
     )
 
