@@ -1,8 +1,10 @@
 """The application factory: one Flask app, one blueprint per service, shared extensions."""
 
 import importlib
+from collections.abc import Callable
 
 from flask import Flask
+from flask.sessions import NullSession, SessionInterface
 from sqlalchemy import event
 
 from config import get_config
@@ -30,9 +32,28 @@ ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
 
+class NoSessions(SessionInterface):
+    """The API keeps no cookie session (callers send tokens): no session is opened or saved,
+    which Flask's default would do on every request."""
+
+    null_session = NullSession()
+
+    def open_session(self, app, request) -> None:
+        return None
+
+    def make_null_session(self, app) -> NullSession:
+        return self.null_session  # it refuses every write: one serves every request
+
+
 class Conduit(Flask):
     """Flask, with each view run as one transaction that a deadlock runs again (the view
     commits once; app/transactions.py), which marks an idempotency key it holds executed."""
+
+    session_interface = NoSessions()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sync_functions: dict[Callable, Callable] = {}
 
     def dispatch_request(self):  # type: ignore[override]
         return run_retried(self.dispatch_marked_request)
@@ -40,6 +61,13 @@ class Conduit(Flask):
     def dispatch_marked_request(self):
         mark_executed()
         return super().dispatch_request()
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        # Flask asks for each hook and view of each request; the answer never changes.
+        sync = self.sync_functions.get(func)
+        if sync is None:
+            sync = self.sync_functions[func] = super().ensure_sync(func)
+        return sync
 
 
 def create_app(config_name: str | None = None) -> Flask:
@@ -80,7 +108,10 @@ def create_app(config_name: str | None = None) -> Flask:
 
 
 def init_cors(app: Flask) -> None:
-    """Let browsers on the CORS_ORIGINS call the API (preflights and error responses too)."""
+    """Let browsers on the CORS_ORIGINS call the API (preflights and error responses too).
+    With none listed, no response would carry a CORS header: nothing is checked at all."""
+    if not app.config["CORS_ORIGINS"]:
+        return
     cors.init_app(
         app,
         resources={f"{API_PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},

@@ -16,6 +16,10 @@ The same counter keeps other values a read needs, e.g. the viewer a token names
 (`remembered`, blueprints/users/auth.py): a read with a token then costs no lookup of its own,
 and a committed change to users reaches every process at once.
 
+The counter is read on a connection of each thread's own, with the GET command packed once:
+redis-py's pool and command layers would cost several times the round trip itself, on every
+cached request.
+
 Failures: when Redis cannot be reached, requests are answered from the database (the cache is
 bypassed, not trusted) and the process drops its entries; Redis is tried again a second later.
 As a backstop for a bump that failed while other processes could still reach Redis, an entry is
@@ -23,6 +27,7 @@ used for at most MAX_AGE_SECONDS.
 """
 
 import logging
+import os
 import threading
 import time
 import zlib
@@ -37,6 +42,7 @@ import redis
 from flask import Flask, Response, current_app, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.http import quote_etag
 
 from .extensions import db
 
@@ -59,6 +65,8 @@ class Entry:
     stored_at: float
     body: bytes
     etag: str
+    # Every header of a hit, as conditional_get would set them: a hit skips that work.
+    headers: tuple[tuple[str, str], ...]
 
 
 class ReadCache:
@@ -80,6 +88,8 @@ class ReadCache:
         self.unreachable_until = 0.0
         # Stores and evictions of threads of one process (gthread workers, Celery threads).
         self.storing = threading.Lock()
+        self.readers = threading.local()
+        self.read_command = self.redis.connection_pool.make_connection().pack_command("GET", key)
 
     def _failed(self, doing: str, error: Exception) -> None:
         """Redis did not answer: trust nothing kept, and leave Redis alone for a moment."""
@@ -94,10 +104,22 @@ class ReadCache:
         if time.monotonic() < self.unreachable_until:
             return None
         try:
-            return self.redis.get(self.key) or b"0"
+            return self._read_counter() or b"0"
         except redis.RedisError as error:
             self._failed("reading the generation", error)
             return None
+
+    def _read_counter(self) -> bytes | None:
+        """GET of the counter on this thread's connection (a new one after a fork)."""
+        connection = getattr(self.readers, "connection", None)
+        if connection is None or connection.pid != os.getpid():
+            connection = self.readers.connection = self.redis.connection_pool.make_connection()
+        try:
+            connection.send_packed_command(self.read_command, check_health=False)
+            return connection.read_response()
+        except BaseException:
+            connection.disconnect()  # a reply may be left unread: never reuse the socket
+            raise
 
     def bump(self) -> None:
         """Make every process's entries out of date: the data behind them changed."""
@@ -123,17 +145,23 @@ class ReadCache:
             and entry.generation == generation
             and now - entry.stored_at < self.max_age
         ):
-            response = Response(entry.body, mimetype="application/json")
-            response.set_etag(entry.etag)
-            response.headers["X-Cache"] = "hit"
+            response = Response(entry.body, headers=entry.headers)
+            response.conditional_ready = True  # type: ignore[attr-defined]
             return response
         response = compute()
         if response.status_code == 200 and not response.direct_passthrough:
             body = response.get_data()
             etag = body_etag(body)
             response.set_etag(etag)
+            headers = (
+                ("Content-Type", "application/json"),
+                ("ETag", quote_etag(etag)),
+                ("Cache-Control", cache_control(anonymous=True)),
+                ("Vary", "Authorization"),
+                ("X-Cache", "hit"),
+            )
             with self.storing:
-                self.entries[key] = Entry(generation, now, body, etag)
+                self.entries[key] = Entry(generation, now, body, etag, headers)
                 self.entries.move_to_end(key)
                 if len(self.entries) > self.max_entries:
                     self.entries.popitem(last=False)
@@ -218,6 +246,13 @@ def _after_soft_rollback(session: Session, previous_transaction) -> None:
         session.info.pop(_WROTE, None)
 
 
+def cache_control(anonymous: bool) -> str:
+    """The Cache-Control of a GET answer: shared caches may keep anonymous answers (unless
+    each caller needs a client key), revalidated on each use."""
+    shared = anonymous and not current_app.config["CLIENT_KEY_REQUIRED"]
+    return ("public" if shared else "private") + ", no-cache"
+
+
 def conditional_get(response: Response) -> Response:
     """Every GET answer gets an ETag (a 304 when the client has it) and a Cache-Control that
     lets shared caches keep anonymous answers, revalidated on each use: any write may change
@@ -226,12 +261,12 @@ def conditional_get(response: Response) -> Response:
         return response
     if response.direct_passthrough:  # a file: werkzeug's send_file made it conditional
         return response
-    if response.get_etag()[0] is None:
-        response.set_etag(body_etag(response.get_data()))
-    if "Cache-Control" not in response.headers:
-        shared = _anonymous() and not current_app.config["CLIENT_KEY_REQUIRED"]
-        response.headers["Cache-Control"] = ("public" if shared else "private") + ", no-cache"
-        response.vary.add("Authorization")
+    if not getattr(response, "conditional_ready", False):  # a read cache hit has them
+        if response.get_etag()[0] is None:
+            response.set_etag(body_etag(response.get_data()))
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = cache_control(_anonymous())
+            response.vary.add("Authorization")
     if "If-None-Match" in request.headers:
         return response.make_conditional(request)
     return response

@@ -136,8 +136,10 @@ def _forget(row: IdempotentRequest) -> None:
 
 def begin_idempotent_request() -> Response | None:
     """Before a write's view: claim its key, or answer a repeat (replay, 409, 422)."""
+    if request.method not in METHODS:
+        return None
     key = request.headers.get(HEADER)
-    if key is None or request.method not in METHODS:
+    if key is None:
         return None
     if not VALID_KEY.fullmatch(key):
         raise ApiError(422, "must be 1 to 255 visible ASCII characters", field=HEADER)

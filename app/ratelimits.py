@@ -17,10 +17,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from types import SimpleNamespace
 
 from blinker import Namespace
 from flask import Flask, Response, current_app, request
+from flask.globals import request_ctx
 from flask_limiter import ApplicationLimit, Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -39,6 +41,9 @@ rate_limit_exceeded = _signals.signal("rate-limit-exceeded")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLIENT_KEY_PREFIX_LENGTH = 15  # "ck_" and 12 hex digits: names the client, never the secret
+# Where Flask-Limiter keeps, on the request context, what it saw of a request: absent when it
+# saw nothing (a skipped read), and then its after-request work has nothing to do.
+LIMITER_CONTEXT = "_limiter_request_context"
 
 
 def client_address() -> str:
@@ -138,8 +143,15 @@ def breach_handler(name: str) -> Callable[[RequestLimit], Response]:
     return refuse
 
 
+def limiter_looked() -> bool:
+    """Whether the limiter looked at this request (checked or counted a limit)."""
+    return hasattr(request_ctx, LIMITER_CONTEXT)
+
+
 def add_rate_limit_headers(response: Response) -> Response:
     """RateLimit-* on responses of limited routes (the IETF draft's names, reset in seconds)."""
+    if not limiter_looked():
+        return response
     limiter: Limiter = current_app.extensions["rate_limiter"]
     current = limiter.current_limit
     if current is not None:
@@ -195,6 +207,7 @@ def init_rate_limits(app: Flask) -> Limiter:
             _limit(limiter, name)(blueprint)
             limited_blueprints.add(blueprint.name)
     skip_reads_outside(app, limiter, frozenset(limited_blueprints))
+    skip_hooks_of_unseen_requests(app, limiter)
     for endpoint, view in list(app.view_functions.items()):
         # Flask-Limiter checks a view's own limits when its wrapper runs: serve the wrapper.
         for name in getattr(view, "rate_limits", ()):
@@ -218,6 +231,23 @@ def skip_reads_outside(app: Flask, limiter: Limiter, limited_blueprints: frozens
 
     if check in hooks:  # Flask-Limiter registers it only when the limiter is enabled
         hooks[hooks.index(check)] = check_request_limit
+
+
+def skip_hooks_of_unseen_requests(app: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter's after-request hook (deferred deductions, headers) and its teardown (which
+    forgets what it saw) run only for requests it looked at: a skipped read costs nothing."""
+
+    def when_looked(hook: Callable) -> Callable:
+        def run_when_limiter_looked(value):
+            return hook(value) if limiter_looked() else value
+
+        return run_when_limiter_looked
+
+    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
+        for number, hook in enumerate(hooks):
+            owner = hook.args[0] if isinstance(hook, partial) and hook.args else None
+            if owner is limiter or getattr(hook, "__self__", None) is limiter:
+                hooks[number] = when_looked(hook)
 
 
 def _limit(limiter: Limiter, name: str):
