@@ -134,18 +134,47 @@ def record_request(response: Response) -> Response:
         return response
     elapsed = time.perf_counter() - started
     rule = request.url_rule
-    route = rule.rule if rule is not None else UNMATCHED_ROUTE
-    method = request.method if request.method in KNOWN_METHODS else "OTHER"
     status = response.status_code
-    http_requests.labels(method, route, status).inc()
-    http_request_duration.labels(method, route).observe(elapsed)
+    series = _request_series(request.method, rule.rule if rule is not None else UNMATCHED_ROUTE)
+    series.requests(status).inc()
+    series.duration.observe(elapsed)
     sql = _request_sql.get()
     if sql is not None:
-        db_statements_per_request.labels(route).observe(sql[0])
-        db_time.labels(route).observe(sql[1])
+        series.statements.observe(sql[0])
+        series.db_time.observe(sql[1])
     if status == 429:
-        rate_limit_rejections.labels(route).inc()
+        rate_limit_rejections.labels(series.route).inc()
     return response
+
+
+class RequestSeries:
+    """The series one method and route record into, looked up once: prometheus-client's
+    `labels()` checks and converts its values on every call."""
+
+    def __init__(self, method: str, route: str) -> None:
+        self.method, self.route = method, route
+        self.duration = http_request_duration.labels(method, route)
+        self.statements = db_statements_per_request.labels(route)
+        self.db_time = db_time.labels(route)
+        self.by_status: dict[int, Counter] = {}
+
+    def requests(self, status: int) -> Counter:
+        counter = self.by_status.get(status)
+        if counter is None:
+            counter = self.by_status[status] = http_requests.labels(self.method, self.route, status)
+        return counter
+
+
+_series: dict[tuple[str, str], RequestSeries] = {}
+
+
+def _request_series(method: str, route: str) -> RequestSeries:
+    if method not in KNOWN_METHODS:
+        method = "OTHER"  # any name a client sends would be a series of its own
+    series = _series.get((method, route))
+    if series is None:
+        series = _series[(method, route)] = RequestSeries(method, route)
+    return series
 
 
 def forget_request_sql(error: BaseException | None = None) -> None:
