@@ -2,10 +2,12 @@
 
 import importlib
 from collections.abc import Callable
+from functools import lru_cache
 
-from flask import Flask
+from flask import Flask, Request
 from flask.sessions import NullSession, SessionInterface
 from sqlalchemy import event
+from werkzeug.datastructures import EnvironHeaders
 
 from config import get_config
 
@@ -32,6 +34,36 @@ ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
 
 
+@lru_cache(maxsize=256)
+def environ_key(header: str) -> str:
+    """Where the WSGI environ keeps a request header."""
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+class RequestHeaders(EnvironHeaders):
+    """A request's headers, as werkzeug reads them, but a missing one costs no KeyError raised
+    and caught (most requests lack most of the headers the hooks look for)."""
+
+    def get(self, key, default=None, type=None):  # type: ignore[override]
+        value = self.environ.get(environ_key(key)) if isinstance(key, str) else None
+        if value is None or type is None:
+            return default if value is None else value
+        try:
+            return type(value)
+        except ValueError:
+            return default
+
+    def __contains__(self, key) -> bool:  # type: ignore[override]
+        return isinstance(key, str) and environ_key(key) in self.environ
+
+
+class ConduitRequest(Request):
+    def __init__(self, environ, populate_request: bool = True, shallow: bool = False) -> None:
+        super().__init__(environ, populate_request, shallow)
+        self.headers = RequestHeaders(environ)
+
+
 class NoSessions(SessionInterface):
     """The API keeps no cookie session (callers send tokens): no session is opened or saved,
     which Flask's default would do on every request."""
@@ -50,6 +82,7 @@ class Conduit(Flask):
     commits once; app/transactions.py), which marks an idempotency key it holds executed."""
 
     session_interface = NoSessions()
+    request_class = ConduitRequest
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.extensions import db
-from app.metrics import start_request_timer
+from app.metrics import request_metrics, start_request_timer
 from blueprints.clients.services import create_client
 from blueprints.webhooks.delivery import attempt_delivery
 from blueprints.webhooks.models import Webhook
@@ -92,6 +92,25 @@ def test_each_request_observes_its_sql_statements_and_their_time(metrics_client)
     assert sample("db_statements_per_request_count", route="/api/tags") == count + 1
     assert sample("db_statements_per_request_sum", route="/api/tags") == statements + len(ran)
     assert sample("db_time_seconds_sum", route="/api/tags") > seconds
+
+
+def test_deferred_writes_count_every_request_by_the_next_scrape(metrics_client, monkeypatch):
+    # As under gunicorn, where each value written is a write into a file: requests are summed
+    # in memory first; a scrape served by the process writes them before it reads.
+    monkeypatch.setattr(request_metrics, "deferred", True)
+    monkeypatch.setattr(request_metrics, "writer_pid", 0)  # its writer stops with the test
+    labels = (("method", "GET"), ("route", "/api/tags"), ("status", "200"))
+    before = scraped(metrics_client)["http_requests_total"].get(labels, 0.0)
+    observed = sample("http_request_duration_seconds_count", method="GET", route="/api/tags")
+
+    for _ in range(3):
+        assert metrics_client.get("/api/tags").status_code == 200
+
+    assert scraped(metrics_client)["http_requests_total"][labels] == before + 3
+    assert (
+        sample("http_request_duration_seconds_count", method="GET", route="/api/tags")
+        == observed + 3
+    )
 
 
 def test_metrics_are_served_only_with_the_token_and_outside_the_api(metrics_client):
