@@ -188,6 +188,8 @@ class Config:
             environ.get("BROKER_PUBLISH_TIMEOUT_SECONDS", 0.5)
         )
         self.WEBHOOK_ALLOW_PRIVATE_TARGETS = self.allow_private_webhook_targets()
+        # The CAs a receiver's certificate must chain to (a PEM file); empty: certifi's bundle.
+        self.WEBHOOK_CA_FILE = environ.get("WEBHOOK_CA_FILE", "")
         # Fernet keys that encrypt webhook secrets at rest: the first encrypts, all decrypt.
         self.WEBHOOK_SECRET_KEYS = split_list(
             environ.get("WEBHOOK_SECRET_KEYS", self.DEVELOPMENT_WEBHOOK_SECRET_KEY)

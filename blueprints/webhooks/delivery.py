@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import os
 import random
 import socket
 import threading
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUSES = {408, 425, 429}  # and every 5xx
 USER_AGENT = "Conduit-Webhooks/{release}"
 SKIPPED = "skipped"
+MINIMUM_TIMEOUT = 0.001  # seconds: a timeout of 0 would mean "do not block" to a socket
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -138,20 +140,22 @@ class Deadline:
     """Cuts the attempt's connection when its time is up, whatever the receiver does.
 
     Socket timeouts bound each read, not the attempt: a receiver answering a byte a second
-    never trips them. A timer shuts the socket down at the deadline, which ends the blocked
-    read at once; the request then fails as timed out.
+    (or trickling its TLS handshake) never trips them. A timer shuts the connection down at the
+    deadline, which ends the blocked read at once; the request then fails as timed out. What
+    has no socket yet (resolving the name, connecting) is given what is left of the time.
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.expired = False
-        self._sockets: list[socket.socket] = []
+        self._ends_at = time.monotonic() + seconds
+        self._duplicates: list[socket.socket] = []
         self._lock = threading.Lock()
         self._finished = False
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
 
     def __enter__(self) -> "Deadline":
+        self._ends_at = time.monotonic() + self.seconds
         _local.deadline = self
         self._timer.start()
         return self
@@ -159,30 +163,49 @@ class Deadline:
     def __exit__(self, *exc_info) -> None:
         with self._lock:
             self._finished = True
+            for duplicate in self._duplicates:
+                duplicate.close()
         self._timer.cancel()
         _local.deadline = None
 
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self._ends_at
+
+    def left(self, timeout: float | None) -> float:
+        """`timeout`, or what is left of the attempt's time if that is less."""
+        left = max(self._ends_at - time.monotonic(), MINIMUM_TIMEOUT)
+        return left if timeout is None else min(timeout, left)
+
     def watch(self, sock: socket.socket | None) -> None:
-        """Cut `sock` too when the time is up (at once if it already is)."""
+        """Cut `sock`'s connection too when the time is up (at once if it already is).
+
+        The timer shuts down a duplicate of its file descriptor: that ends the connection for
+        every object using it, also the TLS socket that wraps (and detaches) this one.
+        """
         if sock is None:
             return
+        try:
+            duplicate = socket.socket(fileno=os.dup(sock.fileno()))
+        except OSError:
+            return  # closed already
         with self._lock:
-            self._sockets.append(sock)
+            if self._finished:
+                duplicate.close()
+                return
+            self._duplicates.append(duplicate)
             if self.expired:
-                _shut_down(sock)
+                _shut_down(duplicate)
 
     def _cut(self) -> None:
         with self._lock:
-            if self._finished:
-                return
-            self.expired = True
-            for sock in self._sockets:
-                _shut_down(sock)
+            if not self._finished:
+                for duplicate in self._duplicates:
+                    _shut_down(duplicate)
 
 
 def _shut_down(sock: socket.socket) -> None:
-    # OSError: already closed, or handed over to TLS (the TLS socket is watched instead).
-    with suppress(OSError):
+    with suppress(OSError):  # the connection ended already
         sock.shutdown(socket.SHUT_RDWR)
 
 
@@ -191,14 +214,17 @@ def _current_deadline() -> Deadline | None:
 
 
 class DeadlineConnection:
-    """Mixed into urllib3's connections: the current attempt's deadline watches their sockets
-    (a new one as soon as it is connected, a kept-alive one when a request starts on it)."""
+    """Mixed into urllib3's connections: the current attempt's deadline bounds resolving and
+    connecting, and watches their sockets (a new one as soon as it is connected, before TLS; a
+    kept-alive one when a request starts on it)."""
 
     def _new_conn(self):
-        sock = super()._new_conn()  # type: ignore[misc]
         deadline = _current_deadline()
-        if deadline is not None:
-            deadline.watch(sock)
+        if deadline is None:
+            return super()._new_conn()  # type: ignore[misc]
+        self.timeout = deadline.left(self.timeout)  # type: ignore[has-type]
+        sock = super()._new_conn()  # type: ignore[misc]
+        deadline.watch(sock)
         return sock
 
     def request(self, *args, **kwargs):
@@ -293,7 +319,7 @@ def post(claim: Claim) -> Response:
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
-                verify=True,
+                verify=config["WEBHOOK_CA_FILE"] or True,
                 stream=True,
             ) as response,
         ):

@@ -9,6 +9,8 @@ no answer tells a client which private ports are open.
 
 import ipaddress
 import socket
+import threading
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -72,16 +74,54 @@ def split_target(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address `host` resolves to; TargetRefused when it resolves to none."""
+def resolve(host: str, port: int, timeout: float | None = None) -> list[IPAddress]:
+    """Every address `host` resolves to; TargetRefused when it resolves to none, TimeoutError
+    when the resolver has not answered within `timeout` seconds."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = getaddrinfo_within(host, port, timeout)
+    except TimeoutError:
+        raise
     except (socket.gaierror, UnicodeError, OSError):
         raise TargetRefused(f"host {host!r} does not resolve") from None
     addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
     if not addresses:
         raise TargetRefused(f"host {host!r} does not resolve")
     return sorted(addresses, key=str)
+
+
+def getaddrinfo_within(host: str, port: int, timeout: float | None) -> list:
+    """`socket.getaddrinfo` for a stream socket, given up after `timeout` seconds (TimeoutError).
+
+    The resolver cannot be interrupted: it runs in a thread of its own, left to finish alone
+    when its time is up (the system resolver has timeouts of its own).
+    """
+    if timeout is None or _is_address(host):
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: dict = {}
+    answered = threading.Event()
+
+    def lookup() -> None:
+        try:
+            answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as error:  # handed to the waiting thread
+            answer["error"] = error
+        finally:
+            answered.set()
+
+    threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
+    if not answered.wait(timeout):
+        raise TimeoutError(f"resolving {host!r} took more than {timeout:g} s")
+    if "error" in answer:
+        raise answer["error"]
+    return answer["infos"]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def check_target(url: str, allow_private: bool) -> None:
@@ -95,10 +135,10 @@ def check_target(url: str, allow_private: bool) -> None:
             raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")
 
 
-def checked_address(host: str, port: int) -> str:
-    """The address to connect to for `host`: resolved once, every address checked; refused
-    (TargetRefused) before any connection when one of them is not public."""
-    addresses = resolve(host, port)
+def checked_address(host: str, port: int, timeout: float | None = None) -> str:
+    """The address to connect to for `host`: resolved once (within `timeout`), every address
+    checked; refused (TargetRefused) before any connection when one of them is not public."""
+    addresses = resolve(host, port, timeout)
     for address in addresses:
         reason = address_refused(address)
         if reason is not None:
@@ -116,9 +156,16 @@ def check_connected_peer(sock: socket.socket, host: str) -> None:
 
 
 def pinned_connection(connection: HTTPConnection, connect) -> socket.socket:
-    """Connect `connection` to its host's checked address only; SNI and Host keep the name."""
+    """Connect `connection` to its host's checked address only; SNI and Host keep the name.
+
+    Resolving the name and connecting share the connection's timeout, as one connect step.
+    """
+    timeout = connection.timeout if isinstance(connection.timeout, int | float) else None
+    started = time.monotonic()
     # urllib3 resolves `_dns_host` when it connects: an address literal resolves to itself.
-    connection._dns_host = checked_address(connection.host, connection.port)  # type: ignore[attr-defined]
+    connection._dns_host = checked_address(connection.host, connection.port, timeout)  # type: ignore[attr-defined]
+    if timeout is not None:
+        connection.timeout = max(timeout - (time.monotonic() - started), 0.001)
     sock = connect()
     check_connected_peer(sock, connection.host)
     return sock

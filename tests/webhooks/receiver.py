@@ -1,11 +1,15 @@
-"""A webhook receiver on 127.0.0.1 for the tests: records every request, answers as scripted."""
+"""Webhook receivers on 127.0.0.1 for the tests: one records every request and answers as
+scripted; another speaks TLS and trickles its handshake or its answer."""
 
 import select
 import socket
+import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -165,5 +169,97 @@ class Receiver:
         with self._changed:
             for hold in self._holds:
                 (hold.stop if isinstance(hold, Trickle) else hold.release).set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class TLSTrickler:
+    """An HTTPS receiver on 127.0.0.1 that trickles: its TLS handshake a byte every `interval`
+    seconds (`trickled="handshake"`), or, after a handshake at full speed, its answer a byte
+    (one TLS record) every `interval` seconds (`"answer"`: each read is answered in time). It
+    hangs up after `give_up` seconds; `hung_up` is set when the sender cut the connection."""
+
+    def __init__(
+        self,
+        certificate: Path,
+        key: Path,
+        trickled: str,
+        interval: float = 0.05,
+        give_up: float = 5.0,
+    ) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        self.hung_up = threading.Event()
+        trickler = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+                self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+                self.until = time.monotonic() + give_up
+                try:
+                    self.handshake()
+                    self.read_request()
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                        self.tls.write(bytes([byte]))
+                        self.send()
+                        self.pause()
+                except ConnectionError:
+                    trickler.hung_up.set()
+                except (OSError, ssl.SSLError):
+                    pass  # given up
+
+            def handshake(self) -> None:
+                while True:
+                    try:
+                        self.tls.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        self.send(slowly=trickled == "handshake")
+                        self.receive()
+                self.send(slowly=trickled == "handshake")
+
+            def read_request(self) -> None:
+                request = b""
+                while b"\r\n\r\n" not in request:  # the headers; the body is not needed
+                    try:
+                        request += self.tls.read(65536)
+                    except ssl.SSLWantReadError:
+                        self.receive()
+
+            def send(self, slowly: bool = False) -> None:
+                data = self.outgoing.read()
+                if not slowly:
+                    self.request.sendall(data)
+                    return
+                for index in range(len(data)):
+                    self.request.sendall(data[index : index + 1])
+                    self.pause()
+
+            def pause(self) -> None:
+                """Wait `interval`, cut short when the sender hangs up; give up at the end."""
+                readable, _, _ = select.select([self.request], [], [], interval)
+                if readable:
+                    self.receive()
+                if time.monotonic() > self.until:
+                    raise TimeoutError("the trickler gave up")
+
+            def receive(self) -> None:
+                data = self.request.recv(65536)
+                if not data:
+                    raise ConnectionResetError("the sender hung up")
+                self.incoming.write(data)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()

@@ -1,7 +1,6 @@
 """Delivery attempts, made in this process against a receiver on 127.0.0.1: signing, retries,
 failures, disabling, the SSRF guard at delivery time, claims and the sweep."""
 
-import ipaddress
 import json
 import re
 import ssl
@@ -10,10 +9,6 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from freezegun import freeze_time
 from standardwebhooks import Webhook as StandardWebhook
 
@@ -25,7 +20,7 @@ from blueprints.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from blueprints.webhooks.outbox import event_body, record_delivery
 from blueprints.webhooks.tasks import deliver_webhook, prune_deliveries, sweep_deliveries
 from tests.webhooks.receiver import Hold, Reply, Trickle
-from tests.webhooks.support import sent_tasks
+from tests.webhooks.support import self_signed_certificate, sent_tasks
 
 pytestmark = pytest.mark.usefixtures("private_targets")
 
@@ -339,31 +334,7 @@ def test_the_sweep_goes_on_batch_after_batch_until_nothing_is_overdue(
 @pytest.fixture
 def tls_receiver(tmp_path):
     """An HTTPS server on 127.0.0.1 with a self-signed certificate (no CA vouches for it)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = utcnow()
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    certificate, key = self_signed_certificate(tmp_path)
     received = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -378,7 +349,7 @@ def tls_receiver(tmp_path):
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.load_cert_chain(certificate, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -1,0 +1,116 @@
+"""The attempt's wall-clock deadline holds in every step: a name slow to resolve, a TLS
+handshake or an answer over TLS that trickles in."""
+
+import socket
+import threading
+
+import pytest
+
+from app.extensions import db
+from blueprints.webhooks.delivery import attempt_delivery
+from blueprints.webhooks.models import DeliveryAttempt
+from tests.webhooks.receiver import TLSTrickler
+from tests.webhooks.support import self_signed_certificate
+from tests.webhooks.test_delivery import make_delivery, refreshed
+
+DEADLINE = 1.0
+MARGIN = 0.5  # the timer, the thread switch, a busy machine
+NAME = "receiver.test"  # a host name only the slow resolver knows
+
+
+@pytest.fixture(autouse=True)
+def short_deadline(app, monkeypatch):
+    """A 1 s deadline, shorter than the connect timeout; each read waits longer than a byte
+    (or a TLS record) takes to come."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ATTEMPT_DEADLINE_SECONDS", DEADLINE)
+    monkeypatch.setitem(app.config, "WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5)
+    monkeypatch.setitem(app.config, "WEBHOOK_READ_TIMEOUT_SECONDS", 0.5)
+
+
+@pytest.fixture
+def slow_resolver(monkeypatch):
+    """`slow_resolver(seconds)`: the system's resolver answers for NAME (as 127.0.0.1) only
+    after `seconds`, or fails after 10 s when `seconds` is None. No DNS server of the test's
+    own can be slow here; every other name resolves as usual."""
+    getaddrinfo = socket.getaddrinfo
+    answer_now = threading.Event()
+
+    def slow(seconds: float | None) -> None:
+        def slow_getaddrinfo(host, *args, **kwargs):
+            if host != NAME:
+                return getaddrinfo(host, *args, **kwargs)
+            if answer_now.wait(10 if seconds is None else seconds) or seconds is None:
+                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            return getaddrinfo("127.0.0.1", *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+
+    yield slow
+    answer_now.set()
+
+
+@pytest.fixture
+def trusted_certificate(app, tmp_path, monkeypatch):
+    """A self-signed certificate for 127.0.0.1 and NAME, trusted the way an operator trusts a
+    private CA (WEBHOOK_CA_FILE); (certificate, key) files."""
+    certificate, key = self_signed_certificate(tmp_path, NAME)
+    monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", str(certificate))
+    return certificate, key
+
+
+def only_attempt(delivery) -> DeliveryAttempt:
+    [attempt] = db.session.scalars(db.select(DeliveryAttempt).filter_by(delivery_id=delivery.id))
+    return attempt
+
+
+def attempt_against(trickler: TLSTrickler, url: str):
+    delivery = make_delivery(url)
+    try:
+        outcome = attempt_delivery(delivery.message_id)
+        assert trickler.hung_up.wait(MARGIN)  # cut by the sender, not given up by the trickler
+    finally:
+        trickler.close()
+    assert outcome.status == "pending"  # retried later
+    return only_attempt(delivery), refreshed(delivery)
+
+
+def assert_cut_at_the_deadline(attempt: DeliveryAttempt) -> None:
+    assert attempt.status_code is None and attempt.error.startswith("timed out")
+    assert (DEADLINE - 0.1) * 1000 <= attempt.duration_ms < (DEADLINE + MARGIN) * 1000
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_a_tls_handshake_that_trickles_is_cut_at_the_deadline(trusted_certificate, slow_resolver):
+    # The name takes most of the time to resolve: the handshake begins late in the attempt.
+    slow_resolver(0.8)
+    trickler = TLSTrickler(*trusted_certificate, trickled="handshake")
+
+    attempt, delivery = attempt_against(trickler, trickler.url("/hook").replace("127.0.0.1", NAME))
+
+    assert_cut_at_the_deadline(attempt)
+    assert delivery.last_error == attempt.error
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_an_answer_over_tls_that_trickles_is_cut_at_the_deadline(trusted_certificate):
+    trickler = TLSTrickler(*trusted_certificate, trickled="answer")
+
+    attempt, delivery = attempt_against(trickler, trickler.url("/hook"))
+
+    assert_cut_at_the_deadline(attempt)
+    assert attempt.error == delivery.last_error == "timed out after 1 s"
+
+
+def test_a_name_that_never_resolves_ends_the_attempt_at_the_deadline(
+    app, slow_resolver, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)  # as in production
+    slow_resolver(None)
+    delivery = make_delivery(f"https://{NAME}/hook")
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "pending"
+    attempt = only_attempt(delivery)
+    assert attempt.status_code is None and attempt.error.startswith("timed out")
+    assert attempt.duration_ms < (DEADLINE + MARGIN) * 1000
