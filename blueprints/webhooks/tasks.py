@@ -39,6 +39,11 @@ def deliver_webhook(message_id: str) -> str:
     Once an attempt is over its slot is free: this thread goes on with the webhook's next due
     deliveries for up to DRAIN_SECONDS (no trip through the broker), then hands the rest over,
     so one webhook's backlog takes a thread for that long at most.
+
+    No delivery refused as "webhook busy" is left to the sweep: the attempt's result (which
+    frees the slot) is committed before `next_due` reads, in a transaction of its own. A task
+    refused while the slot was taken finds its delivery read here; one that comes after the
+    commit finds the slot free and sends it itself.
     """
     outcome = attempt_delivery(message_id)
     status = f"{outcome.status} ({outcome.reason})" if outcome.reason else outcome.status
