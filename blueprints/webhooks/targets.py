@@ -75,13 +75,18 @@ def split_target(url: str) -> tuple[str, str, int]:
 
 
 def resolve(host: str, port: int, timeout: float | None = None) -> list[IPAddress]:
-    """Every address `host` resolves to; TargetRefused when it resolves to none, TimeoutError
-    when the resolver has not answered within `timeout` seconds."""
+    """Every address `host` resolves to; TargetRefused when it resolves to none. OSError when
+    the resolver cannot say now (no answer within `timeout` seconds, a temporary failure): not
+    the host's fault, a delivery tries again later."""
     try:
         infos = getaddrinfo_within(host, port, timeout)
     except TimeoutError:
         raise
-    except (socket.gaierror, UnicodeError, OSError):
+    except socket.gaierror as error:
+        if error.errno == socket.EAI_AGAIN:
+            raise
+        raise TargetRefused(f"host {host!r} does not resolve") from None
+    except (UnicodeError, OSError):
         raise TargetRefused(f"host {host!r} does not resolve") from None
     addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
     if not addresses:
@@ -129,7 +134,11 @@ def check_target(url: str, allow_private: bool) -> None:
     _, host, port = split_target(url)
     if allow_private:
         return
-    for address in resolve(host, port):
+    try:
+        addresses = resolve(host, port)
+    except OSError:
+        raise TargetRefused(f"host {host!r} cannot be resolved right now: try again") from None
+    for address in addresses:
         reason = address_refused(address)
         if reason is not None:
             raise TargetRefused(f"host {host!r} resolves to a {reason}, which is not allowed")

@@ -1,5 +1,6 @@
 """The attempt's wall-clock deadline holds in every step: a name slow to resolve, a TLS
-handshake or an answer over TLS that trickles in."""
+handshake or an answer over TLS that trickles in. A resolver that cannot answer now is not
+the receiver's fault: the delivery is tried again."""
 
 import socket
 import threading
@@ -9,6 +10,7 @@ import pytest
 from app.extensions import db
 from blueprints.webhooks.delivery import attempt_delivery
 from blueprints.webhooks.models import DeliveryAttempt
+from tests.helpers import client_key_headers
 from tests.webhooks.receiver import TLSTrickler
 from tests.webhooks.support import self_signed_certificate
 from tests.webhooks.test_delivery import make_delivery, refreshed
@@ -29,24 +31,31 @@ def short_deadline(app, monkeypatch):
 
 @pytest.fixture
 def slow_resolver(monkeypatch):
-    """`slow_resolver(seconds)`: the system's resolver answers for NAME (as 127.0.0.1) only
-    after `seconds`, or fails after 10 s when `seconds` is None. No DNS server of the test's
-    own can be slow here; every other name resolves as usual."""
+    """`slow_resolver(seconds, error)`: the system's resolver answers for NAME only after
+    `seconds`: 127.0.0.1, or the resolver error `error` (socket.EAI_*). No DNS server of the
+    test's own can be slow here; every other name resolves as usual."""
     getaddrinfo = socket.getaddrinfo
-    answer_now = threading.Event()
+    test_over = threading.Event()
 
-    def slow(seconds: float | None) -> None:
+    def slow(seconds: float, error: int | None = None) -> None:
         def slow_getaddrinfo(host, *args, **kwargs):
             if host != NAME:
                 return getaddrinfo(host, *args, **kwargs)
-            if answer_now.wait(10 if seconds is None else seconds) or seconds is None:
-                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            test_over.wait(seconds)
+            if error is not None:
+                raise socket.gaierror(error, "resolver error")
             return getaddrinfo("127.0.0.1", *args, **kwargs)
 
         monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
 
     yield slow
-    answer_now.set()
+    test_over.set()
+
+
+@pytest.fixture
+def guarded(app, monkeypatch):
+    """Connections guarded against private targets, as in production."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 
 
 @pytest.fixture
@@ -101,11 +110,9 @@ def test_an_answer_over_tls_that_trickles_is_cut_at_the_deadline(trusted_certifi
     assert attempt.error == delivery.last_error == "timed out after 1 s"
 
 
-def test_a_name_that_never_resolves_ends_the_attempt_at_the_deadline(
-    app, slow_resolver, monkeypatch
-):
-    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)  # as in production
-    slow_resolver(None)
+@pytest.mark.usefixtures("guarded")
+def test_a_name_that_never_resolves_ends_the_attempt_at_the_deadline(slow_resolver):
+    slow_resolver(10, socket.EAI_AGAIN)
     delivery = make_delivery(f"https://{NAME}/hook")
 
     outcome = attempt_delivery(delivery.message_id)
@@ -114,3 +121,41 @@ def test_a_name_that_never_resolves_ends_the_attempt_at_the_deadline(
     attempt = only_attempt(delivery)
     assert attempt.status_code is None and attempt.error.startswith("timed out")
     assert attempt.duration_ms < (DEADLINE + MARGIN) * 1000
+
+
+@pytest.mark.usefixtures("guarded")
+def test_a_resolver_failing_for_now_is_tried_again_later(slow_resolver):
+    slow_resolver(0, socket.EAI_AGAIN)  # "Temporary failure in name resolution"
+    delivery = make_delivery(f"https://{NAME}/hook")
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "pending" and outcome.retry_in is not None
+    assert refreshed(delivery).last_error.startswith("connection failed")
+
+
+@pytest.mark.usefixtures("guarded")
+def test_a_name_that_does_not_exist_is_refused_for_good(slow_resolver):
+    slow_resolver(0, socket.EAI_NONAME)
+    delivery = make_delivery(f"https://{NAME}/hook")
+
+    outcome = attempt_delivery(delivery.message_id)
+
+    assert outcome.status == "failed"
+    assert refreshed(delivery).last_error == f"refused: host '{NAME}' does not resolve"
+
+
+@pytest.mark.usefixtures("guarded")
+def test_a_webhook_registered_while_the_resolver_fails_is_refused_for_now(client, slow_resolver):
+    slow_resolver(0, socket.EAI_AGAIN)
+
+    response = client.post(
+        "/api/webhooks",
+        json={"webhook": {"url": f"https://{NAME}/hook", "events": ["article.created"]}},
+        headers=client_key_headers(),
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["url"] == [
+        f"host '{NAME}' cannot be resolved right now: try again"
+    ]
