@@ -47,6 +47,11 @@ ERROR_MODEL = {
 }
 
 
+# The schema is checked once, here, not on each response as jsonschema.validate() would.
+jsonschema.Draft202012Validator.check_schema(ERROR_MODEL)
+ERROR_VALIDATOR = jsonschema.Draft202012Validator(ERROR_MODEL)
+
+
 class ContractViolation(AssertionError):
     """A response the spec (or, for errors, the relaxed error model) does not allow."""
 
@@ -118,7 +123,7 @@ def check_response(request: Request, response: Response) -> None:
     body = response.get_data(as_text=True)
     if response.status_code >= 400:
         try:
-            jsonschema.validate(response.get_json(silent=True), ERROR_MODEL)
+            ERROR_VALIDATOR.validate(response.get_json(silent=True))
         except jsonschema.ValidationError as error:
             message = f"{where}: error body {body[:300]!r}: {error.message}"
             raise ContractViolation(message) from None
