@@ -36,6 +36,10 @@ NOT_COPIED = shutil.ignore_patterns(
     ".venv", ".git", "instance", "pids", "__pycache__", "*.pyc", ".*_cache", "node_modules"
 )
 PROC_NAME = "conduit"
+# What the deploy tests' clients pause after each answer: about 150 requests a second arrive
+# throughout every deploy, and the 2 workers are not kept busy all the time, which would starve
+# the tests running beside them on a small machine.
+PAUSE_SECONDS = 0.05
 
 
 class Releases:
@@ -154,7 +158,9 @@ def send(port: int, path: str, request_id: str, timeout: float = 30) -> Answer:
 
 class Load:
     """Clients that each send one request after the other until stopped (or `max_seconds`
-    have passed, or `max_requests` were sent): `clients` maps a path to how many clients."""
+    have passed, or `max_requests` were sent): `clients` maps a path to how many clients.
+    With `pause` (seconds), each client waits that long after each answer: requests still
+    arrive all the time, without the load taking every core of the machine."""
 
     def __init__(
         self,
@@ -162,11 +168,13 @@ class Load:
         clients: dict[str, int],
         max_seconds: float = 180,
         max_requests: int = 200_000,
+        pause: float = 0.0,
     ) -> None:
         self.port = port
         self.clients = clients
         self.max_seconds = max_seconds
         self.max_requests = max_requests
+        self.pause = pause
         self.answers: list[Answer] = []
         self.numbers = itertools.count(1)
         self.stopping = threading.Event()
@@ -190,6 +198,7 @@ class Load:
             if number > self.max_requests:
                 return
             self.answers.append(send(self.port, path, f"load-{number}"))
+            self.stopping.wait(self.pause)
 
     def stop(self) -> list[Answer]:
         """Stop the clients once their requests in flight are answered; every answer."""

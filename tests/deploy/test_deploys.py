@@ -9,7 +9,7 @@ import pytest
 from deploy.processes import read_pidfile
 from tests.polling import wait_until
 
-from .harness import Load, NotifySocket, Server
+from .harness import PAUSE_SECONDS, Load, NotifySocket, Server
 from .slow_app import SLOW_PATH, SLOW_SECONDS
 
 pytestmark = pytest.mark.system
@@ -33,7 +33,7 @@ def test_deploys_under_load_fail_no_request_and_serve_each_new_version(releases,
     with Server(releases, notify_socket=systemd.address) as server:
         masters = [server.master()]
         deploys = []  # (version, when USR2 went out, when the deploy command returned)
-        with Load(server.port, LOAD) as load:
+        with Load(server.port, LOAD, pause=PAUSE_SECONDS) as load:
             wait_until(lambda: load.answers, 30, "the load to get going")
             for number in range(1, DEPLOYS + 1):
                 version = f"1.0.{number}"

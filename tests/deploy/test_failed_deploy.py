@@ -11,7 +11,7 @@ import pytest
 from deploy.processes import children, read_pidfile
 from tests.polling import wait_until
 
-from .harness import Load, Server
+from .harness import PAUSE_SECONDS, Load, Server
 from .slow_app import SLOW_PATH
 
 pytestmark = pytest.mark.system
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.system
 def test_a_release_that_cannot_load_leaves_the_old_master_serving(releases):
     with Server(releases) as server:
         master = server.master()
-        with Load(server.port, {"/healthz": 4, SLOW_PATH: 1}) as load:
+        with Load(server.port, {"/healthz": 4, SLOW_PATH: 1}, pause=PAUSE_SECONDS) as load:
             wait_until(lambda: load.answers, 30, "the load to get going")
             releases.add_broken("1.0.1", "release 1.0.1 cannot load")
             releases.switch("1.0.1")
