@@ -44,7 +44,7 @@ def secret_headers(request_id):
 
 def send_request(environ, method, path, **call):
     """Send one request through tests.ops.worker_app's app in a process of its own, which
-    flushes Sentry before it exits."""
+    flushes Sentry before it answers."""
     result = subprocess.run(
         [sys.executable, "-m", "tests.ops.worker_app"],
         input=json.dumps(dict(call, method=method, path=path)),

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
-    """A real worker (prefork, as the Procfile runs it) logging JSON lines to a file."""
+    """A real worker (prefork, as the Procfile runs it) logging JSON lines to a file, and a
+    process that sends tasks to it (tests.ops.worker_app's app, one for the module)."""
     folder = tmp_path_factory.mktemp("task-logs")
     with process_group() as group:
         environ = conduit_environment(folder, LOG_FORMAT="json")
@@ -31,30 +32,32 @@ def worker(tmp_path_factory):
             log_path,
             group,
         )
-        yield environ, log_path
+        with subprocess.Popen(
+            [sys.executable, "-m", "tests.ops.worker_app"],
+            cwd=PROJECT_ROOT,
+            env=environ,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as sender:
+            yield sender, log_path
+            sender.stdin.close()
         process.kill()  # nothing left to finish, nothing to flush
 
 
-def run_python(environ, *args, stdin=""):
-    """Run Python in the project with `environ`; what it printed."""
-    result = subprocess.run(
-        [sys.executable, *args],
-        input=stdin,
-        cwd=PROJECT_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def send(sender, call: dict) -> dict:
+    """Have the sender process do what `call` says (see tests/ops/worker_app.py); its answer."""
+    sender.stdin.write(json.dumps(call) + "\n")
+    sender.stdin.flush()
+    answer = sender.stdout.readline()
+    assert answer, "the sender process exited"
+    return json.loads(answer)
 
 
-def send_request(environ, method, path, **call):
+def send_request(sender, method, path, **call):
     """Send one request through tests.ops.worker_app's app; its status and JSON body."""
-    description = json.dumps(dict(call, method=method, path=path))
-    output = run_python(environ, "-m", "tests.ops.worker_app", stdin=description)
-    return json.loads(output.strip().splitlines()[-1])
+    return send(sender, dict(call, method=method, path=path))
 
 
 def log_entries(log_path):
@@ -69,10 +72,10 @@ def logged_lines(log_path, message):
 
 
 def test_task_log_lines_carry_the_sending_request_id_and_the_task_name(worker):
-    environ, log_path = worker
+    sender, log_path = worker
 
     answer = send_request(
-        environ,
+        sender,
         "POST",
         "/ops/echo",
         json={"text": "hello Zoë"},
@@ -89,10 +92,10 @@ def test_task_log_lines_carry_the_sending_request_id_and_the_task_name(worker):
 
 
 def test_celery_own_lines_about_a_task_carry_its_request_id(worker):
-    environ, log_path = worker
+    sender, log_path = worker
 
     send_request(
-        environ,
+        sender,
         "POST",
         "/ops/echo",
         json={"text": "celery reports"},
@@ -113,9 +116,9 @@ def test_celery_own_lines_about_a_task_carry_its_request_id(worker):
 
 
 def test_a_task_sent_outside_any_request_logs_without_a_request_id(worker):
-    environ, log_path = worker
+    sender, log_path = worker
 
-    run_python(environ, "-c", "from tests.ops.worker_app import echo; echo.delay('no request')")
+    send(sender, {"echo": "no request"})
     [line] = wait_until(
         lambda: logged_lines(log_path, "echo no request"), 60, "the worker to run the task"
     )

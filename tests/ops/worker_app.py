@@ -1,6 +1,6 @@
 """A Conduit app plus routes and tasks that only the operations tests use, for processes they
 start: `celery -A tests.ops.worker_app worker`, and `python -m tests.ops.worker_app` which sends
-the request described on its standard input through the app (the real Flask stack, Sentry's
+each request described on its standard input through the app (the real Flask stack, Sentry's
 integration included).
 """
 
@@ -61,16 +61,28 @@ def run_a_query_with_a_typo():
     return jsonify(ran=True)
 
 
-def send_request(description: str) -> None:
-    """Send the request described in JSON (method, path, headers, json), print the answer."""
-    call = json.loads(description)
+def send_request(call: dict) -> dict:
+    """Send the request `call` describes (method, path, headers, json); its status and body."""
     # Without a cookie jar, a Cookie header given here reaches the app as it is.
     response = flask_app.test_client(use_cookies=False).open(
         call["path"], method=call["method"], headers=call.get("headers"), json=call.get("json")
     )
-    print(json.dumps({"status": response.status_code, "body": response.get_json()}))
-    sentry_sdk.flush(timeout=10)
+    return {"status": response.status_code, "body": response.get_json()}
+
+
+def serve(lines) -> None:
+    """For each line of JSON: send the request it describes, or with `echo`, send the echo
+    task outside any request; print one line of JSON for each once Sentry has been flushed."""
+    for line in lines:
+        call = json.loads(line)
+        if "echo" in call:
+            echo.delay(call["echo"])
+            answer = {"sent": True}
+        else:
+            answer = send_request(call)
+        sentry_sdk.flush(timeout=10)
+        print(json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":
-    send_request(sys.stdin.read())
+    serve(sys.stdin)
