@@ -304,11 +304,16 @@ class Gunicorn(Process):
         }
         super().__init__(["gunicorn", "-c", "gunicorn.conf.py", *options], environ, log_path)
 
-    def start(self, path: str = "/healthz") -> "Gunicorn":
-        """Start gunicorn; returns once `path` answers 200."""
+    def start(self, ready: str | None = "/healthz") -> "Gunicorn":
+        """Start gunicorn; returns once `ready` (a path) answers 200, or at once without it."""
         super().start()
-        self.wait_until(lambda: answers(self.base + path), 60, f"gunicorn to answer {path}")
+        if ready:
+            self.wait_ready(ready)
         return self
+
+    def wait_ready(self, path: str = "/healthz", seconds: float = 60) -> None:
+        """Wait until `path` answers 200."""
+        self.wait_until(lambda: answers(self.base + path), seconds, f"gunicorn to answer {path}")
 
 
 class CeleryWorker(Process):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.polling import free_port, wait_until
-from tests.processes import answers, conduit_environment, prepare_database, process_group, start
+from tests.processes import Gunicorn, answers, conduit_environment, prepare_database, process_group
 
 from .support import Slowloris, get_status, haproxy_available, start_haproxy
 
@@ -22,16 +22,14 @@ WATCH_SECONDS = 7
 
 
 def test_slow_clients_behind_haproxy_leave_the_workers_free(tmp_path):
-    web_port, lb_port = free_port(), free_port()
-    environ = conduit_environment(
-        tmp_path, GUNICORN_BIND=f"127.0.0.1:{web_port}", GUNICORN_WORKERS="2"
-    )
+    lb_port = free_port()
+    environ = conduit_environment(tmp_path)
     prepare_database(environ)
-    web = f"http://127.0.0.1:{web_port}"
     balancer = f"http://127.0.0.1:{lb_port}"
     with process_group() as group:
-        start(["gunicorn", "-c", "gunicorn.conf.py"], environ, tmp_path / "web.log", group)
-        wait_until(lambda: answers(f"{web}/readyz"), 60, "gunicorn to be ready")
+        gunicorn = Gunicorn(environ, tmp_path / "web.log", workers=2)
+        group.append(gunicorn.start("/readyz"))
+        web, web_port = gunicorn.base, gunicorn.port
         haproxy = start_haproxy(
             f"127.0.0.1:{lb_port}", [f"127.0.0.1:{web_port}"] * 2, tmp_path / "haproxy.log"
         )

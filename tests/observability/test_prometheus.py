@@ -25,6 +25,7 @@ from deploy.metrics import WORKERS_ALIVE, children
 from tests.polling import free_port, wait_until
 from tests.processes import (
     PROJECT_ROOT,
+    Gunicorn,
     answers,
     conduit_environment,
     create_client_key,
@@ -229,11 +230,9 @@ def workers_alive(port: int) -> float | None:
 def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_the_worker(
     tmp_path,
 ):
-    web_port, web_metrics, worker_metrics = free_port(), free_port(), free_port()
+    web_metrics, worker_metrics = free_port(), free_port()
     environ = conduit_environment(
         tmp_path,
-        GUNICORN_WORKERS="2",
-        GUNICORN_BIND=f"127.0.0.1:{web_port}",
         GUNICORN_ACCESSLOG="/dev/null",
         METRICS_BIND=f"127.0.0.1:{web_metrics}",
         WORKER_METRICS_BIND=f"127.0.0.1:{worker_metrics}",
@@ -243,15 +242,16 @@ def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_t
     key = create_client_key(environ)
     receiver = Receiver()
     with process_group() as group:
-        web_log = tmp_path / "web.log"
-        gunicorn = start(["gunicorn", "-c", "gunicorn.conf.py"], environ, web_log, group)
+        gunicorn = Gunicorn(environ, tmp_path / "web.log", workers=2)
+        web_port = gunicorn.port
+        group.append(gunicorn.start(ready=None))
         start(
             ["celery", "-A", "app.worker", "worker", "--pool=threads", "--concurrency=2"],
             environ,
             tmp_path / "worker.log",
             group,
         )
-        wait_until(lambda: answers(f"http://127.0.0.1:{web_port}/readyz"), 60, "gunicorn")
+        gunicorn.wait_ready("/readyz")
         wait_until(lambda: answers(f"http://127.0.0.1:{worker_metrics}/metrics"), 60, "worker")
         prometheus = Prometheus(
             tmp_path,

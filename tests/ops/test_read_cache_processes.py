@@ -10,14 +10,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy_utils import database_exists, drop_database
 
 from config import get_config
-from tests.polling import free_port, wait_until
+from tests.polling import wait_until
 from tests.processes import (
+    Gunicorn,
     OwnRedis,
-    answers,
     conduit_environment,
     prepare_database,
     process_group,
-    start,
 )
 
 READS_PER_SERVER = 8  # each master's two workers take turns: both answer some of them
@@ -57,29 +56,24 @@ def servers(tmp_path_factory):
     with process_group() as group:
         redis = OwnRedis(folder / "redis").start()
         group.append(redis)
-        bases = []
-        for number in (1, 2):
-            port = free_port()
-            environ = conduit_environment(
-                folder,
-                TEST_DATABASE_URL=database_url,
-                TEST_READ_CACHE_REDIS_URL=redis.url,
-                GUNICORN_BIND=f"127.0.0.1:{port}",
-                GUNICORN_WORKERS="2",
-                GUNICORN_PIDFILE=str(folder / f"gunicorn{number}.pid"),
-            )
-            if number == 1:
-                prepare_database(environ)
-            start(
-                ["gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket"],
-                environ,
+        environ = conduit_environment(
+            folder, TEST_DATABASE_URL=database_url, TEST_READ_CACHE_REDIS_URL=redis.url
+        )
+        prepare_database(environ)
+        servers = [
+            Gunicorn(
+                {**environ, "GUNICORN_PIDFILE": str(folder / f"gunicorn{number}.pid")},
                 folder / f"web{number}.log",
-                group,
+                workers=2,
+                options=("--no-control-socket",),
             )
-            bases.append(f"http://127.0.0.1:{port}")
-        for base in bases:
-            wait_until(lambda base=base: answers(f"{base}/healthz"), 120, "gunicorn to serve")
-        yield Servers(bases, redis)
+            for number in (1, 2)
+        ]
+        for server in servers:  # both load their app at the same time
+            group.append(server.start(ready=None))
+        for server in servers:
+            server.wait_ready(seconds=120)
+        yield Servers([server.base for server in servers], redis)
     if not database_url.startswith("sqlite"):
         drop_database(database_url)
 

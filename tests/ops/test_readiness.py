@@ -7,15 +7,15 @@ import time
 import pytest
 import requests
 
-from tests.polling import free_port, wait_until
+from tests.polling import wait_until
 from tests.processes import (
+    Gunicorn,
     OwnMariaDB,
     OwnRedis,
     answers,
     conduit_environment,
     prepare_database,
     process_group,
-    start,
 )
 
 # Longest a request may take while a dependency is down: a hung worker would take gunicorn's
@@ -65,18 +65,16 @@ def service(tmp_path_factory):
         mariadb = OwnMariaDB(folder / "mariadb").start()
         redis = OwnRedis(folder / "redis").start()
         group += [mariadb, redis]
-        port = free_port()
         environ = conduit_environment(
             folder,
             TEST_DATABASE_URL=mariadb.url("conduit_ops_readiness"),
             TEST_CELERY_BROKER_URL=redis.url,
-            GUNICORN_BIND=f"127.0.0.1:{port}",
-            GUNICORN_WORKERS="1",  # one pool: the request after a restart meets stale connections
         )
         prepare_database(environ)
-        gunicorn = start(["gunicorn", "-c", "gunicorn.conf.py"], environ, folder / "web.log", group)
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: answers(f"{base}/readyz"), 60, "gunicorn to serve and be ready")
+        # One worker, one pool: the request after a restart meets stale connections.
+        gunicorn = Gunicorn(environ, folder / "web.log", workers=1)
+        group.append(gunicorn.start("/readyz"))
+        base = gunicorn.base
         created = requests.post(
             f"{base}/api/users",
             json={"user": {"username": "ada", "email": "ada@example.com", "password": "pw-123456"}},
@@ -84,8 +82,7 @@ def service(tmp_path_factory):
         )
         assert created.status_code == 201, created.text
         yield Service(base, mariadb, redis)
-        gunicorn.terminate()
-        gunicorn.wait(timeout=60)
+        gunicorn.stop(grace=60)
 
 
 @pytest.mark.system
