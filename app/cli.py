@@ -4,7 +4,6 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 from flask_migrate.cli import db as db_commands
-from sqlalchemy_utils import create_database, database_exists
 
 from .extensions import db
 
@@ -13,6 +12,9 @@ from .extensions import db
 @with_appcontext
 def create_database_command() -> None:
     """Create the configured database if it does not exist yet (then run `db upgrade`)."""
+    # Imported here: it costs every process that loads the app ~0.15 s of CPU, for this command.
+    from sqlalchemy_utils import create_database, database_exists
+
     url = db.engine.url
     if database_exists(url):
         click.echo(f"database {url.render_as_string(hide_password=True)} already exists")
