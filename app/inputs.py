@@ -1,4 +1,4 @@
-"""Reading request input strictly: JSON bodies in RealWorld envelopes, paging arguments."""
+"""Reading request input strictly: JSON bodies in RealWorld envelopes, ids in paths."""
 
 import json
 import re
@@ -8,9 +8,7 @@ from flask import request
 from werkzeug.routing import IntegerConverter
 
 from .errors import ApiError
-from .security import MAX_ID
 
-MAX_PAGE_SIZE = 100
 # JSON's \ud800-style escapes can name half of a UTF-16 pair alone: such a string is no text,
 # and every encoder (the database's, the log's, the JSON response's) fails on it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -67,29 +65,6 @@ def field_with_lone_surrogate(value: Any, path: str = "") -> str | None:
         if found is not None:
             return found
     return None
-
-
-def query_int(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    """An integer query argument within [minimum, maximum], or a 422 naming the argument."""
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-    try:
-        value = int(raw.strip(), 10)
-    except ValueError:
-        raise ApiError(422, f"must be an integer {bounds}", field=name) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ApiError(422, f"must be an integer {bounds}", field=name)
-    return value
-
-
-def page_arguments() -> tuple[int, int]:
-    """`limit` (1..100, default 20) and `offset` (>= 0, default 0) of a list request."""
-    limit = query_int("limit", default=20, minimum=1, maximum=MAX_PAGE_SIZE)
-    # Ids are 32-bit, so no page starts further on; the databases refuse larger offsets.
-    offset = min(query_int("offset", default=0, minimum=0), MAX_ID)
-    return limit, offset
 
 
 class IdConverter(IntegerConverter):

@@ -3,9 +3,13 @@
 import copy
 from datetime import UTC, datetime
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
-from .inputs import MAX_PAGE_SIZE
+from .security import MAX_ID
+
+MAX_PAGE_SIZE = 100
+LIMIT_MESSAGE = f"must be an integer from 1 to {MAX_PAGE_SIZE}"
+OFFSET_MESSAGE = "must be an integer of at least 0"
 
 # Every validation message in one voice, ours ("is required", "must be a string"), in place of
 # marshmallow's default sentences ("Missing data for required field."), which InputSchema
@@ -113,15 +117,22 @@ class ProfileOutput(Schema):
 
 
 class PageQuery(InputSchema):
-    """The paging arguments of a list, as `app.inputs.page_arguments` reads them."""
+    """The paging arguments of a list."""
 
     limit = fields.Integer(
         load_default=20,
-        validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+        validate=validate.Range(min=1, max=MAX_PAGE_SIZE, error=LIMIT_MESSAGE),
+        error_messages={"invalid": LIMIT_MESSAGE},
         metadata={"description": "How many items to return"},
     )
     offset = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, error=OFFSET_MESSAGE),
+        error_messages={"invalid": OFFSET_MESSAGE},
         metadata={"description": "How many items to skip"},
     )
+
+    @post_load
+    def within_ids(self, page: dict, **kwargs) -> dict:
+        # Ids are 32-bit, so no page starts further on; the databases refuse larger offsets.
+        return {**page, "offset": min(page["offset"], MAX_ID)}

@@ -1,14 +1,12 @@
 """Routes of the articles service: articles, the feed, favorites."""
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from app.cache import cached_for_anonymous
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
-from app.inputs import page_arguments, request_json
-from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
-from app.responses import no_content
+from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, Envelope, documents
 from app.schemas import PageQuery
 from blueprints.users.auth import accepts_viewer, requires_user, requires_viewer
 
@@ -19,23 +17,23 @@ from .serializers import (
     ArticleSummaryOutput,
     ArticleUpdateInput,
     NewArticleInput,
+    article_event,
     article_output,
-    article_update_input,
-    as_anonymous,
-    changed_article_output,
-    new_article_input,
-    new_article_output,
+    article_summary_output,
+    new_article_row,
+    replaced,
     with_favorite,
+    written,
 )
 
 blueprint = Blueprint("articles", __name__)
 
-article_envelope = envelope("article", ArticleOutput)
-page_envelope = envelope("articles", ArticleSummaryOutput, many=True, count="articlesCount")
+article_envelope = Envelope("article", ArticleOutput, dump=article_output)
+page_envelope = Envelope(
+    "articles", ArticleSummaryOutput, many=True, count="articlesCount", dump=article_summary_output
+)
 NO_SUCH_ARTICLE = "No article has this slug"
 NOT_THE_AUTHOR = "Only the article's author may change it"
-
-FILTER_ARGUMENTS = ("tag", "author", "favorited")
 
 
 def find_own_article(slug: str, user, viewer: int | None):
@@ -46,116 +44,98 @@ def find_own_article(slug: str, user, viewer: int | None):
     return article
 
 
-def filter_argument(name: str) -> str | None:
-    return request.args.get(name, "").strip() or None
-
-
-def page_of_articles(filters: queries.ArticleFilters, viewer) -> dict:
-    limit, offset = page_arguments()
-    rows, total = queries.list_articles(filters, viewer and viewer.id, limit, offset)
-    return {
-        "articles": [article_output(row, with_body=False) for row in rows],
-        "articlesCount": total,
-    }
-
-
 @blueprint.get("/articles")
-@documents(query=ArticleListQuery, output=page_envelope, auth=OPTIONAL_TOKEN)
 @cached_for_anonymous
 @accepts_viewer
-def list_articles(viewer):
+@documents(query=ArticleListQuery, output=page_envelope, auth=OPTIONAL_TOKEN)
+def list_articles(viewer, query):
     """The newest articles, filtered by tag, author and who favorited them; paged."""
-    filters = queries.ArticleFilters(**{name: filter_argument(name) for name in FILTER_ARGUMENTS})
-    return page_of_articles(filters, viewer)
+    return queries.list_articles(viewer=viewer and viewer.id, **query)
 
 
 @blueprint.get("/articles/feed")
-@documents(query=PageQuery, output=page_envelope, auth=TOKEN)
 @requires_viewer
-def list_feed(viewer):
+@documents(query=PageQuery, output=page_envelope, auth=TOKEN)
+def list_feed(viewer, page):
     """The newest articles by the authors the viewer follows; paged."""
-    return page_of_articles(queries.ArticleFilters(followed_by=viewer.id), viewer)
+    return queries.list_articles(queries.ArticleFilters(followed_by=viewer.id), viewer.id, **page)
 
 
 @blueprint.get("/articles/<slug>")
+@cached_for_anonymous
+@accepts_viewer
 @documents(
     output=article_envelope,
     responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
     auth=OPTIONAL_TOKEN,
 )
-@cached_for_anonymous
-@accepts_viewer
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""
-    return {"article": article_output(queries.find_article(slug, viewer and viewer.id))}
+    return queries.find_article(slug, viewer and viewer.id)
 
 
 @blueprint.post("/articles")
-@documents(
-    input=envelope("article", NewArticleInput), output=article_envelope, status=201, auth=TOKEN
-)
 @requires_user
-def create_article(user):
+@documents(
+    input=Envelope("article", NewArticleInput), output=article_envelope, status=201, auth=TOKEN
+)
+def create_article(user, fields):
     """Publish an article written by the current user."""
-    fields = new_article_input.load(request_json("article"))
-    created = new_article_output(services.create_article(user.id, **fields), fields["tags"], user)
-    publish("article.created", {"article": as_anonymous(created)})
+    created = new_article_row(services.create_article(user.id, **fields), user)
+    publish("article.created", article_event(created))
     db.session.commit()
-    return {"article": created}, 201
+    return created
 
 
 @blueprint.put("/articles/<slug>")
+@requires_user
 @documents(
-    input=envelope("article", ArticleUpdateInput),
+    input=Envelope("article", ArticleUpdateInput),
     output=article_envelope,
     responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE},
     auth=TOKEN,
 )
-@requires_user
-def update_article(user, slug):
+def update_article(user, changes, slug):
     """Change the current user's article; a new title gives a new slug."""
     seen = find_own_article(slug, user, user.id)
-    changes = article_update_input.load(request_json("article"))
-    article = services.update_article(seen.id, changes)
-    updated = changed_article_output(seen, article, changes.get("tags"))
-    publish("article.updated", {"article": as_anonymous(updated)})
+    updated = replaced(seen, **written(services.update_article(seen.id, changes)))
+    publish("article.updated", article_event(updated))
     db.session.commit()
-    return {"article": updated}
+    return updated
 
 
 @blueprint.delete("/articles/<slug>")
+@requires_user
 @documents(
     status=204,
     responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
     auth=TOKEN,
 )
-@requires_user
 def delete_article(user, slug):
     """Delete the current user's article, with its tags, comments and favorites."""
     deleted = find_own_article(slug, user, None)
     services.delete_article(deleted.id)
-    publish("article.deleted", {"article": article_output(deleted)})
+    publish("article.deleted", article_event(deleted))
     db.session.commit()
-    return no_content()
 
 
 @blueprint.post("/articles/<slug>/favorite")
-@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
 def favorite_article(user, slug):
     """Favorite an article; favoriting it again changes nothing."""
     seen = queries.find_article(slug, user.id)
     added = services.favorite_article(user.id, seen.id)
     db.session.commit()
-    return {"article": with_favorite(seen, True, added)}
+    return with_favorite(seen, True, added)
 
 
 @blueprint.delete("/articles/<slug>/favorite")
-@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
 def unfavorite_article(user, slug):
     """Stop favoriting an article; unfavoriting it again changes nothing."""
     seen = queries.find_article(slug, user.id)
     removed = services.unfavorite_article(user.id, seen.id)
     db.session.commit()
-    return {"article": with_favorite(seen, False, -removed)}
+    return with_favorite(seen, False, -removed)

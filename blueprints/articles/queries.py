@@ -18,7 +18,6 @@ ix_articles_created_at and stops); COUNT(*) OVER () is slower than a separate co
 in the issue, not tried here).
 """
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -212,11 +211,6 @@ def _article_columns(with_body: bool, viewed: bool) -> list:
     if with_body:
         columns += [articles.c.body, articles.c.id, articles.c.author_id]
     return columns
-
-
-def tag_names(tag_list: str) -> list[str]:
-    """The tag names of a row's `tag_list` (a JSON array kept on the article, sorted)."""
-    return json.loads(tag_list)
 
 
 @cache

@@ -1,6 +1,10 @@
 """Articles' input (load) and output (dump) schemas."""
 
-from marshmallow import Schema, fields, validate
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 from sqlalchemy import Row
 
 from app.schemas import (
@@ -12,13 +16,13 @@ from app.schemas import (
     not_blank,
     strip,
 )
-from blueprints.profiles.serializers import profile_of
 from blueprints.tags.models import TAG_MAX_LENGTH
 
 from .models import BODY_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Article
-from .queries import tag_names
+from .queries import ArticleFilters
 
 MAX_TAGS = 20
+FILTERS = ("tag", "author", "favorited")
 
 
 def _without_blanks(value):
@@ -80,10 +84,6 @@ class ArticleUpdateInput(InputSchema):
     tags = tag_list_field()
 
 
-new_article_input = NewArticleInput()
-article_update_input = ArticleUpdateInput()
-
-
 class ArticleListQuery(PageQuery):
     """The filters of the articles list; an empty value filters nothing."""
 
@@ -91,9 +91,15 @@ class ArticleListQuery(PageQuery):
     author = fields.String(metadata={"description": "Only articles by this username"})
     favorited = fields.String(metadata={"description": "Only articles this username favorited"})
 
+    @post_load
+    def as_filters(self, query: dict, **kwargs) -> dict:
+        """The arguments of queries.list_articles: the filters, `limit` and `offset`."""
+        given = {name: (query.pop(name, "") or "").strip() or None for name in FILTERS}
+        return {**query, "filters": ArticleFilters(**given)}
+
 
 class ArticleSummaryOutput(Schema):
-    """An article in a list: article_output(row, with_body=False) (documents its shape)."""
+    """An article in a list (documents article_summary_output)."""
 
     slug = fields.String()
     title = fields.String()
@@ -107,23 +113,24 @@ class ArticleSummaryOutput(Schema):
 
 
 class ArticleOutput(ArticleSummaryOutput):
-    """One article, body included: article_output(row) (documents its shape)."""
+    """One article, body included (documents article_output)."""
 
     body = fields.String()
 
 
 def article_output(row: Row, with_body: bool = True) -> dict:
-    """The article of a row of the article statements (queries.py), as the API answers it;
-    lists leave the body out (with_body=False), as the spec's MultipleArticlesResponse does.
+    """The article of a row of the article statements (queries.py), or of one made below, as
+    the API answers it; lists leave the body out (article_summary_output), as the spec's
+    MultipleArticlesResponse does.
 
     A function, not a marshmallow schema: a page of articles is the API's hottest path, and
-    dumping it through a schema cost a tenth of the request. The contract test checks this
-    shape against the spec.
+    dumping it through a schema cost a tenth of the request. ArticleOutput documents it, and
+    the contract test checks this shape against the spec.
     """
     article = {"slug": row.slug, "title": row.title, "description": row.description}
     if with_body:
         article["body"] = row.body
-    article["tagList"] = tag_names(row.tag_list)
+    article["tagList"] = json.loads(row.tag_list)  # kept sorted on the row (services.py)
     article["createdAt"] = row.created_at  # formatted by the statement (queries.api_timestamp)
     article["updatedAt"] = row.updated_at
     article["favorited"] = bool(row.favorited)
@@ -137,49 +144,52 @@ def article_output(row: Row, with_body: bool = True) -> dict:
     return article
 
 
-def _written_fields(article: Article) -> dict:
-    """The fields of a just-written article, as article_output writes them."""
+def article_summary_output(row: Row) -> dict:
+    """An article in a list: article_output without the body."""
+    return article_output(row, with_body=False)
+
+
+def written(article: Article) -> dict:
+    """The columns of a just-written article, as the article statements give them."""
     return {
         "slug": article.slug,
         "title": article.title,
         "description": article.description,
         "body": article.body,
-        "createdAt": iso_timestamp(article.created_at),
-        "updatedAt": iso_timestamp(article.updated_at),
+        "tag_list": article.tag_list,
+        "created_at": iso_timestamp(article.created_at),
+        "updated_at": iso_timestamp(article.updated_at),
     }
 
 
-def new_article_output(article: Article, tags: list[str], author) -> dict:
-    """A just-created article as its author sees it, without reading it again: no favorites
-    yet, and nobody follows themselves."""
-    return {
-        **_written_fields(article),
-        "tagList": tag_names(article.tag_list),
-        "favorited": False,
-        "favoritesCount": 0,
-        "author": profile_of(author, False),
-    }
+def replaced(row: Row | SimpleNamespace, **changes: Any) -> SimpleNamespace:
+    """`row` (of the article statements, or made here) with `changes`, without reading it
+    again: what article_output dumps."""
+    columns = vars(row) if isinstance(row, SimpleNamespace) else row._asdict()
+    return SimpleNamespace(**{**columns, **changes})
 
 
-def changed_article_output(seen: Row, article: Article, tags: list[str] | None) -> dict:
-    """`seen` (the article as the writer read it before changing it) with the changes made to
-    `article` (and its tags, when they were replaced), without reading it again."""
-    output = {**article_output(seen), **_written_fields(article)}
-    if tags is not None:
-        output["tagList"] = tag_names(article.tag_list)
-    return output
+def new_article_row(article: Article, author) -> SimpleNamespace:
+    """A just-created article as its author sees it: no favorites yet, and nobody follows
+    themselves."""
+    return SimpleNamespace(
+        **written(article),
+        favorited=False,
+        favorites_count=0,
+        username=author.username,
+        bio=author.bio,
+        image=author.image,
+        following=False,
+    )
 
 
-def with_favorite(seen: Row, favorited: bool, change: int) -> dict:
+def with_favorite(seen: Row, favorited: bool, change: int) -> SimpleNamespace:
     """`seen` (as the viewer read it) once the viewer has (un)favorited it: `change` is +1 or -1
     when that changed the count, else 0."""
-    return {
-        **article_output(seen),
-        "favorited": favorited,
-        "favoritesCount": seen.favorites_count + change,
-    }
+    return replaced(seen, favorited=favorited, favorites_count=seen.favorites_count + change)
 
 
-def as_anonymous(article: dict) -> dict:
-    """`article` (dumped) as a viewer without an account sees it: nothing favorited or followed."""
-    return {**article, "favorited": False, "author": {**article["author"], "following": False}}
+def article_event(row: Row | SimpleNamespace) -> dict:
+    """The data of an article's event: the article as a viewer without an account sees it,
+    nothing favorited or followed."""
+    return {"article": article_output(replaced(row, favorited=False, following=False))}

@@ -3,19 +3,12 @@
 from flask import Blueprint
 
 from app.extensions import db
-from app.inputs import request_json
-from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
-from app.responses import no_content
+from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, Envelope, documents
 from blueprints.articles.queries import find_article
 from blueprints.users.auth import accepts_user, requires_user
 
 from . import queries, services
-from .serializers import (
-    CommentOutput,
-    NewCommentInput,
-    comment_list_output,
-    new_comment_input,
-)
+from .serializers import CommentOutput, NewCommentInput
 
 blueprint = Blueprint("comments", __name__)
 
@@ -23,37 +16,35 @@ NO_SUCH_ARTICLE = "No article has this slug"
 
 
 @blueprint.get("/articles/<slug>/comments")
+@accepts_user
 @documents(
-    output=envelope("comments", CommentOutput, many=True),
+    output=Envelope("comments", CommentOutput, many=True),
     responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
     auth=OPTIONAL_TOKEN,
 )
-@accepts_user
 def list_comments(viewer, slug):
     """The article's comments, oldest first."""
-    article = find_article(slug, None)
-    views = queries.article_comments(article.id, viewer and viewer.id)
-    return {"comments": comment_list_output.dump(views)}
+    return queries.article_comments(find_article(slug, None).id, viewer and viewer.id)
 
 
 @blueprint.post("/articles/<slug>/comments")
+@requires_user
 @documents(
-    input=envelope("comment", NewCommentInput),
-    output=envelope("comment", CommentOutput),
+    input=Envelope("comment", NewCommentInput),
+    output=Envelope("comment", CommentOutput),
     responses={404: NO_SUCH_ARTICLE},
     auth=TOKEN,
 )
-@requires_user
-def create_comment(user, slug):
+def create_comment(user, fields, slug):
     """Comment on an article as the current user."""
     article = find_article(slug, None)
-    fields = new_comment_input.load(request_json("comment"))
     created = services.create_comment(article.id, article.slug, user.id, **fields)
     db.session.commit()
-    return {"comment": created}
+    return created
 
 
 @blueprint.delete("/articles/<slug>/comments/<int:comment_id>")
+@requires_user
 @documents(
     status=204,
     responses={
@@ -63,10 +54,8 @@ def create_comment(user, slug):
     },
     auth=TOKEN,
 )
-@requires_user
 def delete_comment(user, slug, comment_id):
     """Delete one of the current user's comments on the article."""
     article = find_article(slug, None)
     services.delete_comment(article.id, article.slug, comment_id, user.id)
     db.session.commit()
-    return no_content()

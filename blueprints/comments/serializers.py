@@ -21,9 +21,7 @@ class CommentOutput(Schema):
     author = fields.Nested(ProfileOutput)
 
 
-new_comment_input = NewCommentInput()
 comment_output = CommentOutput()
-comment_list_output = CommentOutput(many=True)
 
 
 def as_anonymous(comment: dict) -> dict:

@@ -10,13 +10,14 @@ from .serializers import as_anonymous, comment_output
 
 
 def create_comment(article_id: int, article_slug: str, author_id: int, body: str) -> dict:
-    """A new comment on the article, as its author sees it."""
+    """A new comment on the article, as its author sees it (queries.find_comment's view)."""
     comment = Comment(article_id=article_id, author_id=author_id, body=body)
     db.session.add(comment)
     db.session.flush()
-    created = comment_output.dump(find_comment(comment.id, author_id))
+    created = find_comment(comment.id, author_id)
     publish(
-        "comment.created", {"comment": as_anonymous(created), "article": {"slug": article_slug}}
+        "comment.created",
+        {"comment": as_anonymous(comment_output.dump(created)), "article": {"slug": article_slug}},
     )
     return created
 

@@ -2,7 +2,7 @@
 
 from importlib.resources import files
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 
 from app.openapi import documents, openapi_document
 
@@ -18,7 +18,7 @@ SWAGGER_UI_FILES = str(files("flask_swagger_ui") / "dist")
 @documents(output=OpenAPIDocumentOutput)
 def get_openapi_document():
     """This document: every route, generated from the views' declarations and schemas."""
-    return openapi_document(current_app)
+    return jsonify(openapi_document(current_app))
 
 
 @blueprint.get("/docs")

@@ -4,6 +4,7 @@ import os
 
 from flask import Blueprint, current_app
 
+from app.errors import ApiError
 from app.openapi import documents
 
 from .checks import readiness_problems
@@ -30,5 +31,5 @@ def get_readiness():
     problems = readiness_problems()
     errors = {part: messages for part, messages in problems.items() if messages}
     if errors:
-        return {"errors": errors}, 503
+        raise ApiError(503, errors=errors)
     return {"status": "ready", "checks": {part: "ok" for part in problems}}

@@ -5,7 +5,7 @@ from flask import Blueprint
 from app.cache import cached_for_anonymous
 from app.errors import found
 from app.extensions import db
-from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, documents, envelope
+from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, Envelope, documents
 from blueprints.users.auth import accepts_viewer, requires_user
 from blueprints.users.queries import find_user_by_username
 
@@ -15,44 +15,44 @@ from .serializers import ProfileOutput, profile_of
 
 blueprint = Blueprint("profiles", __name__)
 
-profile_envelope = envelope("profile", ProfileOutput)
+profile_envelope = Envelope("profile", ProfileOutput)
 NO_SUCH_USER = "No user has this username"
 
 
 @blueprint.get("/profiles/<username>")
+@cached_for_anonymous
+@accepts_viewer
 @documents(
     output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=OPTIONAL_TOKEN
 )
-@cached_for_anonymous
-@accepts_viewer
 def get_profile(viewer, username):
     """A user's public profile, with whether the viewer follows them."""
     user = found(find_user_by_username(username), "profile")
     following = bool(viewer and followed_ids(viewer.id, [user.id]))
-    return {"profile": profile_of(user, following)}
+    return profile_of(user, following)
 
 
 @blueprint.post("/profiles/<username>/follow")
+@requires_user
 @documents(
     output=profile_envelope,
     responses={404: NO_SUCH_USER, 422: "You cannot follow yourself"},
     auth=TOKEN,
 )
-@requires_user
 def follow_user(viewer, username):
     """Follow a user; following someone already followed changes nothing."""
     user = found(find_user_by_username(username), "profile")
     services.follow_user(viewer, user)
     db.session.commit()
-    return {"profile": profile_of(user, True)}
+    return profile_of(user, True)
 
 
 @blueprint.delete("/profiles/<username>/follow")
-@documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
+@documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=TOKEN)
 def unfollow_user(viewer, username):
     """Stop following a user; unfollowing someone not followed changes nothing."""
     user = found(find_user_by_username(username), "profile")
     services.unfollow_user(viewer, user)
     db.session.commit()
-    return {"profile": profile_of(user, False)}
+    return profile_of(user, False)

@@ -5,6 +5,3 @@ from marshmallow import Schema, fields
 
 class TagsOutput(Schema):
     tags = fields.List(fields.String())
-
-
-tags_output = TagsOutput()

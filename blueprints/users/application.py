@@ -3,75 +3,63 @@
 from flask import Blueprint, g
 
 from app.extensions import db
-from app.inputs import request_json
-from app.openapi import SPEC_ONLY, TOKEN, documents, envelope
+from app.openapi import SPEC_ONLY, TOKEN, Envelope, documents
 from app.ratelimits import rate_limited
-from app.security import issue_token
 
 from .auth import requires_user
-from .models import User
 from .serializers import (
     AuthenticatedUserOutput,
     LoginInput,
     RegistrationInput,
+    SignedIn,
     UserUpdateInput,
-    login_input,
-    registration_input,
-    user_output,
-    user_update_input,
 )
 from .services import log_in, register_user, save_user
 
 # cli_group=None: its commands are `manage.py revoke-tokens`, not `manage.py users ...`.
 blueprint = Blueprint("users", __name__, cli_group=None)
 
-user_envelope = envelope("user", AuthenticatedUserOutput)
-
-
-def user_response(user: User, token: str) -> dict:
-    return {"user": {**user_output.dump(user), "token": token}}
+user_envelope = Envelope("user", AuthenticatedUserOutput)
 
 
 @blueprint.post("/users")
-@documents(input=envelope("user", RegistrationInput), output=user_envelope, status=201)
 @rate_limited("registration_per_address")
-def create_user():
+@documents(input=Envelope("user", RegistrationInput), output=user_envelope, status=201)
+def create_user(fields):
     """Register a new user and log them in."""
-    user = register_user(**registration_input.load(request_json("user")))
+    user = register_user(**fields)
     db.session.commit()
-    return user_response(user, issue_token(user.id, user.token_generation)), 201
+    return SignedIn.new(user)
 
 
 @blueprint.post("/users/login")
+@rate_limited("login_per_account", "login_per_address")
 @documents(
-    input=envelope("user", LoginInput),
+    input=Envelope("user", LoginInput),
     output=user_envelope,
     responses={401: "Wrong email or password"},
 )
-@rate_limited("login_per_account", "login_per_address")
-def login_user():
+def login_user(credentials):
     """Exchange email and password for a token."""
-    user = log_in(**login_input.load(request_json("user")))
-    return user_response(user, issue_token(user.id, user.token_generation))
+    return SignedIn.new(log_in(**credentials))
 
 
 @blueprint.get("/user")
-@documents(output=user_envelope, responses={422: SPEC_ONLY}, auth=TOKEN)
 @requires_user
+@documents(output=user_envelope, responses={422: SPEC_ONLY}, auth=TOKEN)
 def get_current_user(user):
     """The user the token belongs to."""
-    return user_response(user, g.token)
+    return SignedIn(user, g.token)
 
 
 @blueprint.put("/user")
-@documents(input=envelope("user", UserUpdateInput), output=user_envelope, auth=TOKEN)
 @requires_user
-def update_current_user(user):
+@documents(input=Envelope("user", UserUpdateInput), output=user_envelope, auth=TOKEN)
+def update_current_user(user, changes):
     """Change the current user's details; fields left out stay as they are.
 
     A new email or password revokes every earlier token: the answer carries a fresh one."""
     generation = user.token_generation
-    save_user(user, user_update_input.load(request_json("user")))
+    save_user(user, changes)
     db.session.commit()
-    token = g.token if user.token_generation == generation else None
-    return user_response(user, token or issue_token(user.id, user.token_generation))
+    return SignedIn(user, g.token) if user.token_generation == generation else SignedIn.new(user)

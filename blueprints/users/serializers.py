@@ -1,15 +1,18 @@
 """Users' input (load) and output (dump) schemas."""
 
+from dataclasses import dataclass
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.schemas import InputSchema
+from app.security import issue_token
 
 from .identity import (
     mixes_confusable_scripts,
     normalized_email,
     normalized_username,
 )
-from .models import EMAIL_MAX_LENGTH, IMAGE_MAX_LENGTH, USERNAME_MAX_LENGTH
+from .models import EMAIL_MAX_LENGTH, IMAGE_MAX_LENGTH, USERNAME_MAX_LENGTH, User
 from .passwords import PASSWORD_MAX_LENGTH, validate_password
 
 BIO_MAX_LENGTH = 10_000
@@ -86,20 +89,24 @@ class UserUpdateInput(InputSchema):
     )
 
 
-class UserOutput(Schema):
-    email = fields.String()
-    username = fields.String()
-    bio = fields.String()
-    image = fields.String()
+@dataclass(frozen=True)
+class SignedIn:
+    """A user and a token of theirs: what the users routes answer."""
+
+    user: User
+    token: str
+
+    @classmethod
+    def new(cls, user: User) -> "SignedIn":
+        """`user` with a token issued now."""
+        return cls(user, issue_token(user.id, user.token_generation))
 
 
-class AuthenticatedUserOutput(UserOutput):
-    """The user with their token, as the users routes answer (documents the shape)."""
+class AuthenticatedUserOutput(Schema):
+    """The user with their token, as the users routes answer (dumps a SignedIn)."""
 
+    email = fields.String(attribute="user.email")
+    username = fields.String(attribute="user.username")
+    bio = fields.String(attribute="user.bio")
+    image = fields.String(attribute="user.image")
     token = fields.String()
-
-
-registration_input = RegistrationInput()
-login_input = LoginInput()
-user_update_input = UserUpdateInput()
-user_output = UserOutput()

@@ -3,14 +3,11 @@
 from flask import Blueprint
 
 from app.extensions import db
-from app.inputs import page_arguments, request_json
-from app.openapi import CLIENT_KEY, documents, envelope
-from app.responses import no_content
+from app.openapi import CLIENT_KEY, Envelope, documents
 from app.schemas import PageQuery
 from blueprints.clients.auth import requires_client_key
 
 from . import services
-from .models import Webhook
 from .queries import (
     attempts_page,
     deliveries_page,
@@ -25,11 +22,7 @@ from .serializers import (
     WebhookOutput,
     WebhookSecretOutput,
     WebhookUpdateInput,
-    attempt_output,
-    delivery_output,
-    new_webhook_input,
     webhook_output,
-    webhook_update_input,
 )
 
 # cli_group=None: `manage.py reencrypt-webhook-secrets`, not `manage.py webhooks ...`.
@@ -37,128 +30,123 @@ blueprint = Blueprint("webhooks", __name__, cli_group=None)
 # Webhook management is limited per API client (app/ratelimits.py).
 blueprint.rate_limits = ("webhooks_per_client",)
 
-webhook_envelope = envelope("webhook", WebhookOutput)
-secret_envelope = envelope("webhook", WebhookSecretOutput)
-delivery_envelope = envelope("delivery", DeliveryOutput)
+webhook_envelope = Envelope("webhook", WebhookOutput)
+secret_envelope = Envelope("webhook", WebhookSecretOutput)
+delivery_envelope = Envelope("delivery", DeliveryOutput)
 NO_SUCH_WEBHOOK = "The client has no webhook with this id"
 NO_SUCH_DELIVERY = "No such webhook, or no such delivery of it"
 DISABLED = "The webhook is disabled: enable it first"
 
 
-def with_secret(webhook: Webhook) -> dict:
-    return {"webhook": {**webhook_output.dump(webhook), "secret": webhook.secret}}
-
-
 @blueprint.post("/webhooks")
-@documents(
-    input=envelope("webhook", NewWebhookInput), output=secret_envelope, status=201, auth=CLIENT_KEY
-)
 @requires_client_key
-def create_webhook(client):
+@documents(
+    input=Envelope("webhook", NewWebhookInput),
+    output=secret_envelope,
+    status=201,
+    auth=CLIENT_KEY,
+)
+def create_webhook(client, fields):
     """Register a webhook for the calling client; its signing secret is shown this once."""
-    webhook = services.create_webhook(client, new_webhook_input.load(request_json("webhook")))
+    webhook = services.create_webhook(client, fields)
     db.session.commit()
-    return with_secret(webhook), 201
+    return webhook
 
 
 @blueprint.get("/webhooks")
+@requires_client_key
 @documents(
     query=PageQuery,
-    output=envelope("webhooks", WebhookOutput, many=True, count="webhooksCount"),
+    output=Envelope("webhooks", WebhookOutput, many=True, count="webhooksCount"),
     auth=CLIENT_KEY,
 )
-@requires_client_key
-def list_webhooks(client):
+def list_webhooks(client, page):
     """The calling client's webhooks, oldest first."""
-    webhooks, count = webhooks_page(client, *page_arguments())
-    return {"webhooks": webhook_output.dump(webhooks, many=True), "webhooksCount": count}
+    return webhooks_page(client, **page)
 
 
 @blueprint.get("/webhooks/<int:webhook_id>")
-@documents(output=webhook_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
+@documents(output=webhook_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 def get_webhook(client, webhook_id):
     """One of the calling client's webhooks."""
-    return {"webhook": webhook_output.dump(find_webhook(client, webhook_id))}
+    return find_webhook(client, webhook_id)
 
 
 @blueprint.patch("/webhooks/<int:webhook_id>")
+@requires_client_key
 @documents(
-    input=envelope("webhook", WebhookUpdateInput),
+    input=Envelope("webhook", WebhookUpdateInput),
     output=webhook_envelope,
     responses={404: NO_SUCH_WEBHOOK},
     auth=CLIENT_KEY,
 )
-@requires_client_key
-def update_webhook(client, webhook_id):
+def update_webhook(client, changes, webhook_id):
     """Change a webhook's url, events or enabled; enabling it clears its failures."""
     webhook = find_webhook(client, webhook_id)
-    services.update_webhook(webhook, webhook_update_input.load(request_json("webhook")))
+    services.update_webhook(webhook, changes)
     db.session.commit()
-    return {"webhook": webhook_output.dump(webhook)}
+    return webhook
 
 
 @blueprint.delete("/webhooks/<int:webhook_id>")
-@documents(status=204, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
+@documents(status=204, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 def delete_webhook(client, webhook_id):
     """Delete a webhook and its deliveries."""
     services.delete_webhook(find_webhook(client, webhook_id))
     db.session.commit()
-    return no_content()
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/rotate-secret")
-@documents(output=secret_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 @requires_client_key
+@documents(output=secret_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
 def rotate_webhook_secret(client, webhook_id):
     """Replace a webhook's signing secret; the new one is shown this once. The old one signs
     too for WEBHOOK_SECRET_OVERLAP_SECONDS, while receivers switch."""
     webhook = find_webhook(client, webhook_id)
     services.rotate_secret(webhook)
     db.session.commit()
-    return with_secret(webhook)
+    return webhook
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/ping")
+@requires_client_key
 @documents(
     output=delivery_envelope,
     status=202,
     responses={404: NO_SUCH_WEBHOOK, 422: DISABLED},
     auth=CLIENT_KEY,
 )
-@requires_client_key
 def ping_webhook(client, webhook_id):
     """Send a signed `webhook.ping` event to the webhook now."""
     webhook = find_webhook(client, webhook_id)
     delivery = services.ping(webhook, {"webhook": webhook_output.dump(webhook)})
     db.session.commit()
-    return {"delivery": delivery_output.dump(delivery)}, 202
+    return delivery
 
 
 @blueprint.get("/webhooks/<int:webhook_id>/deliveries")
+@requires_client_key
 @documents(
     query=PageQuery,
-    output=envelope("deliveries", DeliveryOutput, many=True, count="deliveriesCount"),
+    output=Envelope("deliveries", DeliveryOutput, many=True, count="deliveriesCount"),
     responses={404: NO_SUCH_WEBHOOK},
     auth=CLIENT_KEY,
 )
-@requires_client_key
-def list_deliveries(client, webhook_id):
+def list_deliveries(client, page, webhook_id):
     """A webhook's deliveries, newest first: event, status, attempts, last result, times."""
-    webhook = find_webhook(client, webhook_id)
-    deliveries, count = deliveries_page(webhook, *page_arguments())
-    return {"deliveries": delivery_output.dump(deliveries, many=True), "deliveriesCount": count}
+    return deliveries_page(find_webhook(client, webhook_id), **page)
 
 
 @blueprint.post("/webhooks/<int:webhook_id>/deliveries/<delivery_id>/redeliver")
+@requires_client_key
 @documents(
     output=delivery_envelope,
     status=202,
     responses={404: NO_SUCH_DELIVERY, 422: DISABLED},
     auth=CLIENT_KEY,
 )
-@requires_client_key
 def redeliver_delivery(client, webhook_id, delivery_id):
     """Send a delivery again with the same webhook-id, with a fresh run of attempts."""
     webhook = find_webhook(client, webhook_id)
@@ -166,20 +154,18 @@ def redeliver_delivery(client, webhook_id, delivery_id):
     delivery = find_delivery(webhook, delivery_id)
     services.redeliver(delivery)
     db.session.commit()
-    return {"delivery": delivery_output.dump(delivery)}, 202
+    return delivery
 
 
 @blueprint.get("/webhooks/<int:webhook_id>/deliveries/<delivery_id>/attempts")
+@requires_client_key
 @documents(
     query=PageQuery,
-    output=envelope("attempts", AttemptOutput, many=True, count="attemptsCount"),
+    output=Envelope("attempts", AttemptOutput, many=True, count="attemptsCount"),
     responses={404: NO_SUCH_DELIVERY},
     auth=CLIENT_KEY,
 )
-@requires_client_key
-def list_delivery_attempts(client, webhook_id, delivery_id):
+def list_delivery_attempts(client, page, webhook_id, delivery_id):
     """A delivery's attempts, oldest first: when, how long, status code or error, and the
     first KiB of the answer."""
-    delivery = find_delivery(find_webhook(client, webhook_id), delivery_id)
-    attempts, count = attempts_page(delivery, *page_arguments())
-    return {"attempts": attempt_output.dump(attempts, many=True), "attemptsCount": count}
+    return attempts_page(find_delivery(find_webhook(client, webhook_id), delivery_id), **page)

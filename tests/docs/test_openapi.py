@@ -5,16 +5,19 @@ operations need credentials.
 
 import pytest
 from flask import Flask
+from marshmallow import Schema, fields
 from openapi_spec_validator import validate
 
+from app import create_app
 from app.openapi import (
-    TOKEN,
+    Envelope,
     UndocumentedRoute,
     build_document,
     documents,
     openapi_document,
     openapi_path,
 )
+from app.schemas import InputSchema, PageQuery
 from tests.docs.support import (
     operations,
     realworld_spec,
@@ -73,14 +76,42 @@ def test_a_route_without_a_declaration_fails_the_document():
         build_document(app)
 
 
-def test_a_declaration_changes_nothing_the_view_does():
-    def view(name):
-        return f"hello {name}"
+class NameInput(InputSchema):
+    name = fields.String(required=True)
 
-    declared = documents(auth=TOKEN, status=201)(view)
 
-    assert declared is view
-    assert declared("zoe") == "hello zoe"
+class GreetingOutput(Schema):
+    greeting = fields.String()
+
+
+def test_a_declaration_does_the_work_it_declares():
+    app = create_app("test")
+
+    @app.post("/api/greetings")
+    @documents(
+        input=Envelope("person", NameInput),
+        query=PageQuery,
+        output=Envelope("greeting", GreetingOutput),
+        status=201,
+    )
+    def create_greeting(person, page):
+        """Greet someone."""
+        return {"greeting": f"hello {person['name']}, {page['limit']}", "kept": "out"}
+
+    client = app.test_client()
+    greeted = client.post("/api/greetings?limit=3", json={"person": {"name": "zoe", "x": 1}})
+    unnamed = client.post("/api/greetings", json={"person": {}})
+    unpaged = client.post("/api/greetings?limit=0", json={"person": {"name": "zoe"}})
+    not_json = client.post("/api/greetings", data="name=zoe", content_type="text/plain")
+
+    assert (greeted.status_code, greeted.get_json()) == (
+        201,
+        {"greeting": {"greeting": "hello zoe, 3"}},
+    )
+    assert (unnamed.status_code, unnamed.get_json()) == (422, {"errors": {"name": ["is required"]}})
+    assert unpaged.status_code == 422
+    assert unpaged.get_json() == {"errors": {"limit": ["must be an integer from 1 to 100"]}}
+    assert not_json.status_code == 415
 
 
 def test_every_realworld_operation_and_status_is_in_ours_under_api(document):
