@@ -47,17 +47,16 @@ def request_json(envelope: str) -> dict[str, Any]:
 
 
 def field_with_lone_surrogate(value: Any, path: str = "") -> str | None:
-    """The path (`title`, `tagList.3`) of the first string in `value` that is not valid
-    Unicode text, a key included; None when every string is valid."""
+    """The path (`title`, `author.bio`) of the first string in `value` that is not valid
+    Unicode text, a key included; None when every string is valid. An item's path is its
+    list's (`tagList`), as for every other error about an item."""
     if isinstance(value, str):
         return (path or "body") if LONE_SURROGATE.search(value) else None
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
+    if isinstance(value, list):
+        return next(filter(None, (field_with_lone_surrogate(item, path) for item in value)), None)
+    if not isinstance(value, dict):
         return None
-    for key, item in items:
+    for key, item in value.items():
         name = f"{path}.{key}" if path else str(key)
         if isinstance(key, str) and LONE_SURROGATE.search(key):
             return path or "body"

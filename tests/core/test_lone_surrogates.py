@@ -52,7 +52,7 @@ def author():
             "post",
             "/api/articles",
             '{"article": {"title": "T", "description": "d", "body": "b", "tagList": ["ok", "~"]}}',
-            "tagList.1",
+            "tagList",
         ),
         ("post", "/api/articles/{slug}/comments", '{"comment": {"body": "hi ~"}}', "body"),
         ("put", "/api/articles/{slug}", '{"article": {"~key": "x"}}', "body"),
