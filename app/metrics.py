@@ -135,14 +135,15 @@ def start_request_timer() -> None:
 
 def record_request(response: Response) -> Response:
     """After a request: count it, observe its duration and its SQL, by URL rule."""
-    started = request.environ.get("conduit.started")
+    answered = request._get_current_object()  # one lookup through the proxy, not three
+    started = answered.environ.get("conduit.started")
     if started is None:
         return response
     elapsed = time.perf_counter() - started
-    rule = request.url_rule
+    rule = answered.url_rule
     status = response.status_code
     route = rule.rule if rule is not None else UNMATCHED_ROUTE
-    request_metrics.record(request.method, route, status, elapsed, _request_sql.get())
+    request_metrics.record(answered.method, route, status, elapsed, _request_sql.get())
     if status == 429:
         rate_limit_rejections.labels(route).inc()
     return response
@@ -221,6 +222,7 @@ class RequestMetrics:
         os.register_at_fork(after_in_child=self.forget_parent)
 
     def forget_parent(self) -> None:
+        self.writer_pid = 0  # the parent's writer thread is not the child's
         self.lock = threading.Lock()
         self.pending.clear()  # the parent writes its own
         for series in self.series.values():
@@ -239,7 +241,7 @@ class RequestMetrics:
                 series.write()
                 return
             self.pending.add(series)
-        if self.writer_pid != os.getpid():  # the first request of this process (or fork)
+        if not self.writer_pid:  # the first request of this process (or of a fork)
             self.writer_pid = os.getpid()
             threading.Thread(target=self.write_every_while, daemon=True, name="metrics").start()
 
