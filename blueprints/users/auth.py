@@ -30,8 +30,9 @@ def _token_from_header() -> str | None:
 def token_owner() -> str | None:
     """Whose Idempotency-Keys the request's are: "user:<id>" of a valid token, else None."""
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    user_id = read_token(token.strip()) if scheme.lower() in AUTH_SCHEMES else None
-    return f"user:{user_id}" if user_id is not None else None
+    claims = read_token(token.strip()) if scheme.lower() in AUTH_SCHEMES else None
+    # The user's id only: a key holds across their sessions (a new token after a password change).
+    return f"user:{claims[0]}" if claims is not None else None
 
 
 def authenticated_user() -> User | None:

@@ -40,6 +40,22 @@ def test_a_repeat_with_the_same_key_gets_the_first_answer_and_runs_nothing(clien
     assert articles_by(author) == 1
 
 
+def test_a_key_belongs_to_the_user_across_their_sessions(client):
+    author = make_user()
+    first = post_article(client, author, "key-sessions")
+    client.put(
+        "/api/user", json={"user": {"password": "new-pw-123456"}}, headers=auth_headers(author)
+    )
+    db.session.refresh(author)  # its token generation went up: earlier tokens are revoked
+
+    repeat = post_article(client, author, "key-sessions")
+
+    assert repeat.status_code == 201
+    assert repeat.headers["Idempotent-Replayed"] == "true"
+    assert repeat.get_json() == first.get_json()
+    assert articles_by(author) == 1
+
+
 def test_the_same_key_with_another_body_is_a_422_and_runs_nothing(client):
     author = make_user()
     post_article(client, author, "key-2")
