@@ -118,12 +118,14 @@ class Outcome:
     """What became of a delivery after an attempt; `retry_in` seconds when to try again.
 
     `webhook_id` is set when an attempt was made: its slot is free for the webhook's next one.
+    `paused_for` is set when the attempt paused the webhook: seconds until its pause ends.
     """
 
     status: str
     retry_in: float | None = None
     webhook_id: int | None = None
     reason: str | None = None  # why it was skipped
+    paused_for: float | None = None
 
 
 _local = threading.local()
@@ -540,10 +542,12 @@ def record(claim: Claim, response: Response) -> Outcome:
             paused_until=now + timedelta(seconds=delay),
         )
         if claim.number < config["WEBHOOK_MAX_ATTEMPTS"]:
-            outcome = Outcome(PENDING, retry_in=delay, webhook_id=claim.webhook_id)
+            outcome = Outcome(
+                PENDING, retry_in=delay, webhook_id=claim.webhook_id, paused_for=delay
+            )
             values.update(next_attempt_at=now + timedelta(seconds=delay))
         else:
-            outcome = Outcome(FAILED, webhook_id=claim.webhook_id)
+            outcome = Outcome(FAILED, webhook_id=claim.webhook_id, paused_for=delay)
             values.update(status=FAILED)
     else:
         outcome = Outcome(FAILED, webhook_id=claim.webhook_id)

@@ -25,6 +25,7 @@ from .queries import subscribed_webhook_ids
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "webhooks.deliver"  # tasks.deliver_webhook
+RESUME_TASK = "webhooks.resume"  # tasks.resume_webhook
 # Message ids written in the session's transaction, handed over after it commits.
 _PENDING_KEY = "webhook_messages"
 
@@ -109,23 +110,31 @@ def publisher():
 def hand_over(message_ids: Iterable[str], countdown: float | None = None) -> int:
     """Send delivery tasks to the broker; how many were sent (the rest wait for the sweep)."""
     message_ids = list(message_ids)
-    if not message_ids:
+    left = "{} webhook deliveries left pending for the sweep"
+    return _send(DELIVER_TASK, [(message_id,) for message_id in message_ids], countdown, left)
+
+
+def resume_after(webhook_id: int, seconds: float) -> bool:
+    """Send the task that hands over a paused webhook's deliveries `seconds` from now, when
+    its pause ends; False if the broker would not take it (the sweep sends them later)."""
+    left = f"the end of webhook {webhook_id}'s pause left to the sweep"
+    return _send(RESUME_TASK, [(webhook_id,)], seconds, left) == 1
+
+
+def _send(task_name: str, arguments: list[tuple], countdown: float | None, left: str) -> int:
+    """Send a task per item of `arguments`, bounded by the publisher's timeouts; how many were
+    sent. A broker that fails is logged with `left` (given how many were not sent)."""
+    if not arguments:
         return 0
-    deliver_webhook = celery.tasks[DELIVER_TASK]  # tasks.py, which imports this module
+    task = celery.tasks[task_name]  # tasks.py, which imports this module
     sent = 0
     try:
         with publisher() as producer:
-            for message_id in message_ids:
-                deliver_webhook.apply_async(
-                    (message_id,), countdown=countdown, producer=producer, retry=False
-                )
+            for args in arguments:
+                task.apply_async(args, countdown=countdown, producer=producer, retry=False)
                 sent += 1
     except Exception:
         # The commit has happened: failing here would lose nothing (the rows are pending),
         # but would turn a saved change into an error for the caller.
-        log.warning(
-            "broker unavailable: %d webhook deliveries left pending for the sweep",
-            len(message_ids) - sent,
-            exc_info=True,
-        )
+        log.warning("broker unavailable: %s", left.format(len(arguments) - sent), exc_info=True)
     return sent

@@ -19,7 +19,7 @@ from app.types import utcnow
 
 from .delivery import attempt_delivery, next_due
 from .models import PENDING, Delivery, DeliveryAttempt, Webhook
-from .outbox import DELIVER_TASK, hand_over
+from .outbox import DELIVER_TASK, RESUME_TASK, hand_over, resume_after
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ def deliver_webhook(message_id: str) -> str:
     frees the slot) is committed before `next_due` reads, in a transaction of its own. A task
     refused while the slot was taken finds its delivery read here; one that comes after the
     commit finds the slot free and sends it itself.
+
+    Nor is a paused webhook's queue: the retry of the delivery that paused it comes at the end
+    of the pause and goes on with the next ones; when that delivery has failed for good,
+    `resume_webhook` comes then instead.
     """
     outcome = attempt_delivery(message_id)
     status = f"{outcome.status} ({outcome.reason})" if outcome.reason else outcome.status
@@ -60,7 +64,20 @@ def deliver_webhook(message_id: str) -> str:
         outcome = attempt_delivery(message_id)
     if outcome.retry_in is not None:
         hand_over([message_id], countdown=outcome.retry_in)
+    elif outcome.paused_for is not None:
+        resume_after(outcome.webhook_id, outcome.paused_for)
     return status
+
+
+@celery.task(name=RESUME_TASK)
+def resume_webhook(webhook_id: int) -> int:
+    """At the end of the webhook's pause, hand over its due deliveries, one per free slot (the
+    end of each attempt goes on with the next ones); how many were handed over.
+
+    Nothing if the webhook is paused again: the attempt that paused it scheduled its own end.
+    """
+    limit = current_app.config["WEBHOOK_MAX_CONCURRENT_ATTEMPTS"]
+    return hand_over(next_due(webhook_id, limit))
 
 
 @celery.task(name="webhooks.sweep")

@@ -18,7 +18,12 @@ from blueprints.clients.services import create_client
 from blueprints.webhooks.delivery import attempt_delivery, claim, post, record, retry_delay
 from blueprints.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from blueprints.webhooks.outbox import event_body, record_delivery
-from blueprints.webhooks.tasks import deliver_webhook, prune_deliveries, sweep_deliveries
+from blueprints.webhooks.tasks import (
+    deliver_webhook,
+    prune_deliveries,
+    resume_webhook,
+    sweep_deliveries,
+)
 from tests.webhooks.receiver import Hold, Reply, Trickle
 from tests.webhooks.support import self_signed_certificate, sent_tasks
 
@@ -485,6 +490,27 @@ def test_a_retryable_failure_pauses_the_whole_webhook(receiver, path, app, monke
     assert refreshed(second).status == "delivered"
     webhook = db.session.get(Webhook, first.webhook_id, populate_existing=True)
     assert (webhook.failing_attempts, webhook.paused_until) == (0, None)
+
+
+def test_a_last_attempt_that_pauses_the_webhook_resumes_it_when_the_pause_ends(
+    receiver, path, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WEBHOOK_MAX_ATTEMPTS", 1)
+    receiver.script(path, Reply(503, {"Retry-After": "100"}))
+    first = make_delivery(receiver.url(path))
+    second = another_delivery(first)
+
+    assert deliver_webhook.run(first.message_id) == "failed"
+
+    # No retry to probe the end of the pause: a task of its own comes then.
+    [(task, arguments)] = sent_tasks()
+    assert (task, arguments) == ("webhooks.resume", [first.webhook_id])
+    webhook = db.session.get(Webhook, first.webhook_id, populate_existing=True)
+    assert webhook.paused_until > utcnow() + timedelta(seconds=99)
+    assert resume_webhook.run(first.webhook_id) == 0  # too early: still paused
+    with freeze_time(webhook.paused_until + timedelta(seconds=1)):
+        assert resume_webhook.run(first.webhook_id) == 1
+    assert sent_tasks() == [("webhooks.deliver", [second.message_id])]
 
 
 def test_the_pause_grows_with_the_webhooks_run_of_failing_attempts(receiver, path, app):

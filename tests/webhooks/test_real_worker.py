@@ -32,12 +32,12 @@ from app.errors import ApiError
 from app.events import publish
 from app.extensions import celery, db
 from app.tasks import broker_settings
-from blueprints.webhooks.models import Delivery
+from blueprints.webhooks.models import Delivery, Webhook
 from config import get_config
 from tests.helpers import client_key_headers
 from tests.polling import wait_until
 from tests.processes import CeleryWorker, OwnRedis, conduit_environment
-from tests.webhooks.receiver import Hold, Receiver, Trickle
+from tests.webhooks.receiver import Hold, Receiver, Reply, Trickle
 
 pytestmark = pytest.mark.system
 
@@ -59,6 +59,13 @@ FAST_WEBHOOK_SETTINGS = {
 }
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 EVERY_BROKER = pytest.mark.parametrize("worker", ["redis", "filesystem", "rabbitmq"], indirect=True)
+# A "no sweep" worker: its sweep comes too late for a test to see it, and one attempt fails a
+# delivery for good.
+NO_SWEEP_SETTINGS = {
+    "WEBHOOK_SWEEP_GRACE_SECONDS": "60",
+    "WEBHOOK_SWEEP_INTERVAL_SECONDS": "60",
+    "WEBHOOK_MAX_ATTEMPTS": "1",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -176,11 +183,14 @@ def filesystem_broker_options(folder: Path) -> dict:
     }
 
 
-def worker_environment(database_url: str, broker_url: str, folder: Path, queue: str) -> dict:
-    """The worker's environment: the test config, this module's database and broker."""
+def worker_environment(
+    database_url: str, broker_url: str, folder: Path, queue: str, settings: dict | None = None
+) -> dict:
+    """The worker's environment: the test config (with `settings`), this module's database and
+    broker."""
     return conduit_environment(
         folder,
-        **FAST_WEBHOOK_SETTINGS,
+        **{**FAST_WEBHOOK_SETTINGS, **(settings or {})},
         TEST_DATABASE_URL=database_url,
         # The app's broker (config) and celeryconfig.py's transport options agree on it.
         TEST_CELERY_BROKER_URL=broker_url,
@@ -194,7 +204,8 @@ def worker_environment(database_url: str, broker_url: str, folder: Path, queue: 
 def worker(request, real_app, tmp_path_factory):
     """A worker (with beat) on `request.param`: "redis" (the shared server, a queue of this
     run's own), "filesystem", "rabbitmq" (the shared server, a virtual host of this run's own)
-    or "own redis" (a server of the test's own it may stop)."""
+    or "own redis" (a server of the test's own it may stop); "... threads" runs the Procfile's
+    pool, "... no sweep" NO_SWEEP_SETTINGS."""
     kind = request.param
     folder = tmp_path_factory.mktemp(f"worker-{kind.replace(' ', '-')}")
     threads = 4 if kind.endswith(" threads") else None  # the Procfile's pool
@@ -214,8 +225,9 @@ def worker(request, real_app, tmp_path_factory):
     else:
         own_redis = OwnRedis(folder / "redis").start()
         broker_url = own_redis.url
+    settings = NO_SWEEP_SETTINGS if kind.endswith(" no sweep") else None
     environ = worker_environment(
-        real_app.config["DATABASE_URL_FOR_WORKERS"], broker_url, folder, queue
+        real_app.config["DATABASE_URL_FOR_WORKERS"], broker_url, folder, queue, settings
     )
     process = CeleryWorker(environ, folder, name=queue, threads=threads)
     try:
@@ -549,3 +561,39 @@ def test_with_the_broker_frozen_a_post_gets_its_201_within_2_seconds_and_is_deli
         "the delivery to be recorded",
     )
     assert [r.headers["webhook-id"] for r in receiver.requests(hook.path)].count(message_id) == 1
+
+
+@pytest.mark.parametrize("worker", ["redis no sweep"], indirect=True)
+def test_when_a_paused_webhook_recovers_its_waiting_deliveries_arrive_as_the_pause_ends(
+    real_app, worker, hook, receiver
+):
+    # The only attempt at the first delivery fails for good, and pauses the webhook for 1 s.
+    receiver.script(hook.path, Reply(503, {"Retry-After": "1"}))
+    headers = author_headers(real_app)
+    create_article(real_app, headers=headers)
+    [failed] = receiver.wait_for(hook.path, timeout=5)
+    paused_until = wait_until(
+        lambda: (
+            stored_delivery(real_app, failed.headers["webhook-id"]).status == "failed"
+            and webhook_paused_until(real_app, hook.id)
+        ),
+        5,
+        "the webhook to be paused",
+    )
+
+    # Made while the webhook is paused: they wait for the end of the pause (the receiver is
+    # answering 200 again by then), not for the sweep.
+    create_article(real_app, headers=headers)
+    create_article(real_app, headers=headers)
+
+    _, *waited = receiver.wait_for(hook.path, count=3, timeout=5)
+    lateness = [received.at - paused_until.timestamp() for received in waited]
+    print("after the end of the pause: " + ", ".join(f"{late * 1000:.0f} ms" for late in lateness))
+    assert all(-0.1 < late < 1.0 for late in lateness), lateness
+
+
+def webhook_paused_until(real_app, webhook_id: int) -> datetime | None:
+    with real_app.app_context():
+        paused_until = db.session.get(Webhook, webhook_id).paused_until
+        db.session.rollback()
+        return paused_until
