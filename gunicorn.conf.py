@@ -18,7 +18,11 @@ if RELEASE_FOLDER not in sys.path:
     sys.path.insert(0, RELEASE_FOLDER)
 
 from config.logs import gunicorn_logconfig  # noqa: E402  (standard library only)
-from deploy import hooks  # noqa: E402  (needs RELEASE_FOLDER on sys.path)
+from deploy import hooks, responses  # noqa: E402  (needs RELEASE_FOLDER on sys.path)
+
+# Each answer leaves a worker in one write, so a worker killed mid-answer has sent nothing the
+# balancer cannot retry elsewhere (deploy/responses.py).
+responses.install()
 
 wsgi_app = os.environ.get("GUNICORN_APP", "app:create_app()")
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
