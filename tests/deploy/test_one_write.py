@@ -77,7 +77,8 @@ def head_lines(answer: bytes) -> list[bytes]:
 
 def test_the_answer_is_the_one_gunicorn_would_send():
     _, ours = serve(OneWriteResponse, json_app)
-    gunicorns_writes, gunicorns = serve(wsgi.Response, json_app)
+    # gunicorn's own class (wsgi.Response is ours once a test has loaded gunicorn.conf.py)
+    gunicorns_writes, gunicorns = serve(OneWriteResponse.__bases__[0], json_app)
 
     assert len(gunicorns_writes) == 2  # head, then body: what deploy/responses.py is for
     assert head_lines(ours) == head_lines(gunicorns)
