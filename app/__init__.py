@@ -8,6 +8,7 @@ from flask import Flask, Request
 from flask.sessions import NullSession, SessionInterface
 from sqlalchemy import event
 from werkzeug.datastructures import EnvironHeaders
+from werkzeug.routing import IntegerConverter
 
 from config import get_config
 
@@ -17,7 +18,6 @@ from .engines import prepare_pool
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .idempotency import init_idempotency, mark_executed
-from .inputs import IdConverter
 from .logs import configure_logging, init_request_ids
 from .metrics import init_metrics, init_worker_metrics
 from .ratelimits import init_rate_limits
@@ -62,6 +62,14 @@ class ConduitRequest(Request):
     def __init__(self, environ, populate_request: bool = True, shallow: bool = False) -> None:
         super().__init__(environ, populate_request, shallow)
         self.headers = RequestHeaders(environ)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: at most ten digits, as every id is (32-bit keys). A longer
+    number matches no route (404) instead of reaching the database, which cannot even compare
+    it (SQLite stops at 64 bits)."""
+
+    regex = r"\d{1,10}"
 
 
 class NoSessions(SessionInterface):

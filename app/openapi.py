@@ -1,15 +1,17 @@
-"""A view's contract, declared once: `@documents(...)` loads and validates the body and the
-query, hands them to the view, dumps its answer and sets the status, and the OpenAPI document
-is built from the same declarations (`openapi_document(app)`, with apispec and its
-marshmallow plugin). A route without a declaration is an error: the document covers them all.
+"""A view's contract, declared once: `@documents(...)` reads the JSON body strictly, loads and
+validates it and the query, hands them to the view, dumps its answer and sets the status; the
+OpenAPI document is built from the same declarations by apispec and its marshmallow plugin
+(`openapi_document`). A route without a declaration is an error: the document covers them all.
 
 Our own decorator rather than flask-smorest's: the README says why (API documentation).
 """
 
+import copy
 import inspect
+import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from http import HTTPStatus
@@ -22,78 +24,45 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask import Flask, Response, request
 from marshmallow import Schema, fields
 
-from .inputs import request_json
+from .errors import ApiError
 from .responses import no_content
 from .schemas import InputSchema, Timestamp
 
-OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
-DECLARATION = "openapi_declaration"
-METHODS = ("get", "post", "put", "patch", "delete")
-
-# For a status the RealWorld spec lists on an operation that never answers it: the document
-# keeps every status of the spec (tests/docs/test_openapi.py), and says so.
-SPEC_ONLY = "Not sent by this operation; listed because the RealWorld spec lists it"
-
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 NOT_MODIFIED = "Not modified: the ETag sent in If-None-Match is still the answer's"
-
-ERROR_DESCRIPTIONS = {
+# Who may call an operation: OpenAPI security alternatives (`{}`: anyone).
+TOKEN = ({"Token": []},)
+OPTIONAL_TOKEN = ({}, {"Token": []})
+CLIENT_KEY = ({"ClientKey": []},)
+# A status the RealWorld spec lists on an operation that never answers it: the document keeps
+# every status of the spec (tests/docs/test_openapi.py), and says so.
+SPEC_ONLY = "Not sent by this operation; listed because the RealWorld spec lists it"
+# The errors a declaration implies (401 with auth; 413, 415, 422 with a body; 422 with a query),
+# described once under components/responses.
+IMPLIED_ERRORS = {
     401: "Missing, invalid or expired credentials",
-    403: "Only the owner may do this",
-    404: "Not found",
     413: "The request body is too large",
     415: "The body is not JSON: send Content-Type: application/json",
     422: "Invalid input: each message names its field",
-    503: "Temporarily unavailable",
 }
-
 DESCRIPTION = """\
-The Conduit API: the RealWorld API (users, profiles, articles, comments, tags) and our own
-services (signed webhooks for API clients), plus health checks.
-
-**Errors** have one shape whatever the status: `{"errors": {"<field>": ["<message>", ...]}}`,
-with the key `body` when an error is not about one field.
-
-**Authentication**: `Authorization: Token <token>` (a token comes with registration and
-login); webhook endpoints take the client's key in `X-Client-Key`.
-"""
-
+The Conduit API: the RealWorld API (users, profiles, articles, comments, tags) and signed
+webhooks for API clients, plus health checks. **Errors** have one shape whatever the status:
+`{"errors": {"<field>": ["<message>", ...]}}`, the key `body` when not about one field."""
 SECURITY_SCHEMES = {
-    "Token": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "Authorization",
-        "description": "`Token <token>` (or `Bearer <token>`) from POST /api/users or "
-        "/api/users/login",
-    },
-    "ClientKey": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-Client-Key",
-        "description": "An API client's key (`manage.py create-client`)",
-    },
+    "Token": (
+        "Authorization",
+        "`Token <token>` (or `Bearer`) from POST /api/users or /api/users/login",
+    ),
+    "ClientKey": ("X-Client-Key", "An API client's key (`manage.py create-client`)"),
 }
-
 # A Flask rule's variable, `<name>` or `<converter(args):name>`.
 RULE_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-CONVERTER_SCHEMAS = {
-    "int": {"type": "integer", "minimum": 0},
-    "float": {"type": "number"},
-    "uuid": {"type": "string", "format": "uuid"},
-}
-
-
-@dataclass(frozen=True)
-class Auth:
-    """Who may call an operation: the security scheme, and whether it is optional."""
-
-    scheme: str
-    optional: bool = False
-
-
-TOKEN = Auth("Token")
-OPTIONAL_TOKEN = Auth("Token", optional=True)
-CLIENT_KEY = Auth("ClientKey")
+# JSON's \ud800-style escapes can name half of a UTF-16 pair alone: such a string is no text,
+# and every encoder (the database's, the log's, the JSON response's) fails on it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_TEXT = "must be valid Unicode text (it holds a lone surrogate)"
 
 
 @dataclass(frozen=True)
@@ -111,28 +80,13 @@ class Envelope:
 
     def json_schema(self) -> dict:
         """The envelope as a JSON schema, the item's schema left to apispec."""
-        inner: Any = {"type": "array", "items": self.schema} if self.many else self.schema
-        properties: dict[str, Any] = {self.key: inner}
+        properties: dict[str, Any] = {self.key: self.schema}
+        if self.many:
+            properties[self.key] = {"type": "array", "items": self.schema}
         if self.count:
             properties[self.count] = {"type": "integer", "minimum": 0}
-        wrapper: dict[str, Any] = {"type": "object", "required": list(properties)}
-        wrapper["properties"] = properties
-        if not issubclass(self.schema, InputSchema):
-            wrapper["additionalProperties"] = False
-        return wrapper
-
-
-@dataclass(frozen=True)
-class Declaration:
-    """A view's contract, as `@documents` declared it."""
-
-    input: Envelope | None
-    query: type[Schema] | None
-    output: Envelope | type[Schema] | None
-    status: int
-    responses: Mapping[int, str]
-    auth: Auth | None
-    media_type: str
+        closed = {} if issubclass(self.schema, InputSchema) else {"additionalProperties": False}
+        return {"type": "object", "required": list(properties), "properties": properties, **closed}
 
 
 class ErrorOutput(Schema):
@@ -151,8 +105,8 @@ def documents(
     query: type[Schema] | None = None,
     output: Envelope | type[Schema] | None = None,
     status: int = 200,
-    responses: Iterable[int] | Mapping[int, str] = (),
-    auth: Auth | None = None,
+    responses: Mapping[int, str] = {},
+    auth: tuple[dict, ...] = (),
     media_type: str = JSON,
 ) -> Callable:
     """Declare a view's contract, and keep it: the view is called with the loaded body (when
@@ -160,16 +114,25 @@ def documents(
     it pass (the user, the path's), and returns what `output` dumps, with `status` (None for a
     204). A Response or, for another media type, anything Flask answers is passed through.
 
-    Place it last, above the function: authentication and rate limits run before the body
-    is read. `responses` are the error statuses besides those implied: 401 with `auth`, 413,
-    415 and 422 with `input`, 422 with `query`. Give a mapping to describe them.
+    Place it last, above the function: authentication and rate limits run before the body is
+    read. `responses` describes the error statuses besides those implied (IMPLIED_ERRORS).
     """
-    described = (
-        dict(responses)
-        if isinstance(responses, Mapping)
-        else {status: ERROR_DESCRIPTIONS[status] for status in responses}
-    )
-    declaration = Declaration(input, query, output, status, described, auth, media_type)
+    schema = output.json_schema() if isinstance(output, Envelope) else output
+    success = {"description": HTTPStatus(status).phrase}
+    if schema is not None or media_type != JSON:
+        success["content"] = {media_type: {"schema": schema} if schema else {}}
+    errors: dict[int, Any] = {}
+    operation: dict[str, Any] = {"security": list(auth)}
+    if input is not None:
+        body = {"schema": input.json_schema()}
+        operation["requestBody"] = {"required": True, "content": {JSON: body}}
+        errors.update({code: error_name(code) for code in (413, 415, 422)})
+    if query is not None:
+        operation["parameters"] = [{"in": "query", "schema": query}]
+        errors[422] = error_name(422)
+    errors.update({code: error_response(text) for code, text in responses.items()})
+    operation["responses"] = {status: success, **errors}
+
     load_input = input.schema().load if input else None
     load_query = _query_loader(query()) if query else None
     dump = _dumper(output) if media_type == JSON else None
@@ -188,7 +151,7 @@ def documents(
                 return no_content()
             return dump(result), status
 
-        setattr(decorated_documents_function, DECLARATION, declaration)
+        decorated_documents_function.operation = operation  # type: ignore[attr-defined]
         return decorated_documents_function
 
     return declare
@@ -219,10 +182,39 @@ def _dumper(output: Envelope | type[Schema] | None) -> Callable[[Any], Any]:
     return lambda page: {key: [item(one) for one in page[0]], count: page[1]}
 
 
+def request_json(envelope: str) -> dict[str, Any]:
+    """The object inside `envelope` of the JSON body (`{"user": {...}}` gives the user)."""
+    if not request.is_json:
+        raise ApiError(415, "Content-Type must be application/json")
+    body = request.get_data(cache=True)
+    # Without a Content-Length, Werkzeug stops reading at the limit instead of refusing.
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise ApiError(413, "request body too large")
+    try:
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(422, "request body is not valid JSON") from None
+    if not isinstance(payload, dict) or envelope not in payload:
+        raise ApiError(422, "is required", field=envelope)
+    if not isinstance(payload[envelope], dict):
+        raise ApiError(422, "must be an object", field=envelope)
+    for key, value in payload[envelope].items():
+        if LONE_SURROGATE.search(key):
+            raise ApiError(422, NOT_TEXT, field="body")  # a key names no field
+        for text in value if isinstance(value, list) else (value,):  # an item is its list's
+            if isinstance(text, str) and LONE_SURROGATE.search(text):
+                raise ApiError(422, NOT_TEXT, field=key)
+    return payload[envelope]
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 class OutputAwareConverter(OpenAPIConverter):
     """apispec's converter, which also marks every property of an output schema required:
-    dumping writes each field of the schema, so each is always in the response.
-    """
+    dumping writes each field of the schema, so each is always in the response."""
 
     def schema2jsonschema(self, schema):
         jsonschema = super().schema2jsonschema(schema)
@@ -235,12 +227,20 @@ class ConduitMarshmallowPlugin(MarshmallowPlugin):
     Converter = OutputAwareConverter
 
 
+def error_name(status: int) -> str:
+    """The name of an implied error's response under components/responses: `Unauthorized`."""
+    return HTTPStatus(status).name.title().replace("_", "")
+
+
+def error_response(description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": ErrorOutput}}}
+
+
 def openapi_document(app: Flask) -> dict:
     """The app's OpenAPI document (built once, on first use)."""
-    document = app.extensions.get("openapi_document")
-    if document is None:
-        document = app.extensions["openapi_document"] = build_document(app)
-    return document
+    if "openapi_document" not in app.extensions:
+        app.extensions["openapi_document"] = build_document(app)
+    return app.extensions["openapi_document"]
 
 
 def build_document(app: Flask) -> dict:
@@ -248,132 +248,71 @@ def build_document(app: Flask) -> dict:
     from . import API_PREFIX  # app/__init__.py imports the services, which import this module
 
     plugin = ConduitMarshmallowPlugin()
-    spec = APISpec(
-        title="Conduit API",
-        version=app.config["RELEASE"],
-        openapi_version=OPENAPI_VERSION,
-        plugins=[plugin],
-        info={"description": DESCRIPTION},
-    )
+    info = {"description": DESCRIPTION}
+    spec = APISpec("Conduit API", app.config["RELEASE"], "3.1.0", [plugin], info=info)
     plugin.map_to_openapi_type(Timestamp, "string", "date-time")
-    for name, scheme in SECURITY_SCHEMES.items():
+    for name, (header, description) in SECURITY_SCHEMES.items():
+        scheme = {"type": "apiKey", "in": "header", "name": header, "description": description}
         spec.components.security_scheme(name, scheme)
+    for status, description in IMPLIED_ERRORS.items():
+        spec.components.response(error_name(status), error_response(description))
 
-    paths: dict[str, dict[str, dict]] = {}
     tags: dict[str, str] = {}
-    operation_ids: dict[str, str] = {}
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
-        declaration = getattr(view, DECLARATION, None)
-        if declaration is None:
+        if not hasattr(view, "operation"):
             raise UndocumentedRoute(f"{rule.rule} ({rule.endpoint}) has no @documents declaration")
         tag = rule.endpoint.partition(".")[0]
         tags.setdefault(tag, module_summary(view))
-        if operation_ids.setdefault(view.__name__, rule.endpoint) != rule.endpoint:
-            raise ValueError(f"two views are called {view.__name__}: operationIds must differ")
         client_key_everywhere = app.config["CLIENT_KEY_REQUIRED"] and (
             rule.rule == API_PREFIX or rule.rule.startswith(API_PREFIX + "/")
         )
-        path, path_parameters = openapi_path(rule.rule)
-        for method in METHODS:
-            if method.upper() in (rule.methods or ()):
-                paths.setdefault(path, {})[method] = operation(
-                    view, declaration, tag, path_parameters, client_key_everywhere
-                )
-                if method == "get" and declaration.status == 200:
-                    # Every GET answer has an ETag (app/cache.py).
-                    paths[path][method]["responses"]["304"] = {"description": NOT_MODIFIED}
-
+        for method in METHODS & set(rule.methods or ()):
+            operation = route_operation(view, tag, rule.rule, client_key_everywhere)
+            if method == "GET" and 200 in operation["responses"]:
+                # Every GET answer has an ETag (app/cache.py).
+                operation["responses"][304] = {"description": NOT_MODIFIED}
+            spec.path(openapi_path(rule.rule), operations={method.lower(): operation})
     for tag, description in tags.items():
         spec.tag({"name": tag, "description": description})
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
-def operation(
-    view: Callable,
-    declaration: Declaration,
-    tag: str,
-    path_parameters: list[dict],
-    client_key_everywhere: bool,
-) -> dict:
-    """The OpenAPI operation of `view` (schemas still marshmallow: apispec resolves them)."""
+def route_operation(view: Callable, tag: str, rule: str, client_key_everywhere: bool) -> dict:
+    """The OpenAPI operation of `view` at `rule` (schemas still marshmallow: apispec resolves
+    them); with CLIENT_KEY_REQUIRED, every /api operation also needs the client key."""
+    operation = copy.deepcopy(view.operation)  # apispec resolves the schemas in place
     summary, _, description = (inspect.getdoc(view) or "").partition("\n")
-    result: dict[str, Any] = {"operationId": view.__name__, "tags": [tag]}
-    result["summary"] = summary.strip()
+    operation.update(operationId=view.__name__, tags=[tag], summary=summary.strip())
     if description.strip():
-        result["description"] = description.strip()
-
-    parameters = list(path_parameters)
-    if declaration.query is not None:
-        parameters.append({"in": "query", "schema": declaration.query})
-    if parameters:
-        result["parameters"] = parameters
-    if declaration.input is not None:
-        body = {"schema": declaration.input.json_schema()}
-        result["requestBody"] = {"required": True, "content": {JSON: body}}
-
-    security = security_requirements(declaration.auth, client_key_everywhere)
-    if security:
-        result["security"] = security
-
-    errors = dict(declaration.responses)
-    if security:
-        errors.setdefault(401, ERROR_DESCRIPTIONS[401])
-    if declaration.input is not None:
-        for status in (413, 415, 422):
-            errors.setdefault(status, ERROR_DESCRIPTIONS[status])
-    if declaration.query is not None:
-        errors.setdefault(422, ERROR_DESCRIPTIONS[422])
-
-    responses = {str(declaration.status): success_response(declaration)}
-    for status in sorted(errors):
-        responses[str(status)] = {
-            "description": errors[status],
-            "content": {JSON: {"schema": ErrorOutput}},
+        operation["description"] = description.strip()
+    parameters = [
+        {
+            "name": match["name"],
+            "in": "path",
+            "schema": {"type": "integer", "minimum": 0}
+            if match["converter"] == "int"
+            else {"type": "string"},
         }
-    result["responses"] = responses
-    return result
-
-
-def success_response(declaration: Declaration) -> dict:
-    response: dict[str, Any] = {"description": HTTPStatus(declaration.status).phrase}
-    output = declaration.output
-    if output is not None:
-        schema = output.json_schema() if isinstance(output, Envelope) else output
-        response["content"] = {declaration.media_type: {"schema": schema}}
-    elif declaration.media_type != JSON:
-        response["content"] = {declaration.media_type: {}}
-    return response
-
-
-def security_requirements(auth: Auth | None, client_key_everywhere: bool) -> list[dict]:
-    """OpenAPI security requirements (alternatives) for `auth`; with CLIENT_KEY_REQUIRED,
-    every /api operation also needs the client key. Empty when anyone may call.
-    """
-    alternatives: list[dict] = [{}]
-    if auth is not None:
-        alternatives = [{auth.scheme: []}]
-        if auth.optional:
-            alternatives.insert(0, {})
+        for match in RULE_VARIABLE.finditer(rule)
+    ] + operation.pop("parameters", [])
+    if parameters:
+        operation["parameters"] = parameters
+    security = operation.pop("security")
     if client_key_everywhere:
-        alternatives = [{"ClientKey": [], **alternative} for alternative in alternatives]
-    return [] if alternatives == [{}] else alternatives
+        security = [{"ClientKey": [], **alternative} for alternative in security or [{}]]
+    if security:
+        operation["security"] = security
+        operation["responses"][401] = operation["responses"].get(401, error_name(401))
+    operation["responses"] = dict(sorted(operation["responses"].items()))
+    return operation
 
 
-def openapi_path(rule: str) -> tuple[str, list[dict]]:
-    """A Flask rule as an OpenAPI path template, and its path parameters."""
-    parameters = []
-    for match in RULE_VARIABLE.finditer(rule):
-        schema = CONVERTER_SCHEMAS.get(match["converter"] or "", {"type": "string"})
-        parameters.append(
-            {"name": match["name"], "in": "path", "required": True, "schema": dict(schema)}
-        )
-    return RULE_VARIABLE.sub(lambda match: "{" + match["name"] + "}", rule), parameters
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path template: `/articles/<slug>` is `/articles/{slug}`."""
+    return RULE_VARIABLE.sub(lambda match: "{" + match["name"] + "}", rule)
 
 
 def module_summary(view: Callable) -> str:
     """The first line of the docstring of the module that defines `view` (its service's)."""
-    module = sys.modules.get(view.__module__)
-    return (inspect.getdoc(module) or "").partition("\n")[0] if module else ""
+    return (inspect.getdoc(sys.modules[view.__module__]) or "").partition("\n")[0]

@@ -58,7 +58,7 @@ def _digest(text: str) -> str:
 
 def login_account() -> str:
     """The account a login names (its email, as login compares it), else the address."""
-    from .inputs import request_json  # reads the body once; the view reads the cached copy
+    from .openapi import request_json  # reads the body once; the view reads the cached copy
 
     try:
         email = request_json("user").get("email")

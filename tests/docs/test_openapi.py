@@ -43,7 +43,7 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 def test_every_route_of_the_app_is_in_the_document(app, document):
     routes = {
-        (method, openapi_path(rule.rule)[0])
+        (method, openapi_path(rule.rule))
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in {"HEAD", "OPTIONS"}
@@ -136,9 +136,13 @@ def test_every_error_response_has_the_one_error_shape(document):
         "type": "object",
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
     }
+    shared = document["components"]["responses"]
     for (method, path), operation in operations(document).items():
         for status, response in operation["responses"].items():
             if int(status) >= 400:
+                response = (
+                    shared[response["$ref"].rpartition("/")[2]] if "$ref" in response else response
+                )
                 assert response["content"] == {"application/json": {"schema": ERROR_SCHEMA}}, (
                     f"{method} {path} {status}"
                 )
