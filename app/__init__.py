@@ -76,13 +76,10 @@ class NoSessions(SessionInterface):
     """The API keeps no cookie session (callers send tokens): no session is opened or saved,
     which Flask's default would do on every request."""
 
-    null_session = NullSession()
+    null_session = NullSession()  # it refuses every write: one serves every request
 
-    def open_session(self, app, request) -> None:
-        return None
-
-    def make_null_session(self, app) -> NullSession:
-        return self.null_session  # it refuses every write: one serves every request
+    def open_session(self, app, request) -> NullSession:
+        return self.null_session
 
 
 class Conduit(Flask):

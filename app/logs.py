@@ -94,7 +94,7 @@ def assign_request_id() -> None:
 
 
 def add_request_id_header(response: Response) -> Response:
-    response.headers[REQUEST_ID_HEADER] = current_request_id()
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
     return response
 
 

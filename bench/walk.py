@@ -71,6 +71,7 @@ def main() -> None:
     if body is None and (arguments.method, arguments.path) == ("POST", "/api/articles"):
         body = NEW_ARTICLE
 
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     database = Path(tempfile.mkdtemp(prefix="conduit-walk-")) / "walk.sqlite"
     os.environ["TEST_DATABASE_URL"] = f"sqlite:///{database}"
     from flask_migrate import upgrade
@@ -97,7 +98,8 @@ def main() -> None:
     first = send(1)
     answers = []
     called = traced(lambda: answers.append(send(2)))
-    print(f"{arguments.method} {arguments.path}: {first.status_code}, then {answers[0].status_code}")
+    statuses = f"{first.status_code}, then {answers[0].status_code}"
+    print(f"{arguments.method} {arguments.path}: {statuses}")
     functions = sum(len(names) for names in called.values())
     named = sum(1 for names in called.values() for name in names if "<" not in name)
     print(f"{len(called)} files, {functions} functions ({named} named)")

@@ -192,4 +192,6 @@ def with_favorite(seen: Row, favorited: bool, change: int) -> SimpleNamespace:
 def article_event(row: Row | SimpleNamespace) -> dict:
     """The data of an article's event: the article as a viewer without an account sees it,
     nothing favorited or followed."""
-    return {"article": article_output(replaced(row, favorited=False, following=False))}
+    article = article_output(row)
+    article["favorited"] = article["author"]["following"] = False
+    return {"article": article}

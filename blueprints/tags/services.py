@@ -50,11 +50,10 @@ def _count_articles(deltas: dict[str, int]) -> None:
 
 
 def tag_article(article_id: int, names: list[str], replacing: list[str] | None = None) -> None:
-    """Give the article the tags `names` (repeats dropped, sorted), replacing the tags
+    """Give the article the tags `names` (as unique_names gives them), replacing the tags
     `replacing` it carries now (as last committed: the caller holds the article's row); the
     tags' article counts follow.
     """
-    names = unique_names(names)
     old_names = set(replacing) if replacing else set()
     # Kept tags are locked too (a change of 0): the foreign-key checks below then wait for
     # no other writer, whatever it holds.
