@@ -1,9 +1,11 @@
 """Column types shared by the services' models."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -17,6 +19,11 @@ def exact_string(length: int) -> String:
 # Long text (article and comment bodies): MariaDB's TEXT holds only 64 KiB of *bytes*, which
 # 64 Ki characters of UTF-8 can exceed; MEDIUMTEXT holds 16 MiB.
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+def cascading_key(column: str, **options: Any) -> MappedColumn[Any]:
+    """A foreign key to `column` ("users.id"), deleted with the row it names."""
+    return mapped_column(ForeignKey(column, ondelete="CASCADE"), **options)
 
 
 def utcnow() -> datetime:

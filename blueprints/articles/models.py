@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.types import LongText, UTCDateTime, exact_string, utcnow
+from app.types import LongText, UTCDateTime, cascading_key, exact_string, utcnow
 
 TITLE_MAX_LENGTH = 255
 DESCRIPTION_MAX_LENGTH = 255
@@ -23,7 +23,7 @@ class Article(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
     description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
     body: Mapped[str] = mapped_column(LongText)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = cascading_key("users.id", index=True)
     # Lists are newest first: (created_at, id) is read backwards from this index (InnoDB and
     # SQLite append the primary key to every secondary index).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -47,19 +47,13 @@ class AuthorArticleCount(db.Model):
 
     __tablename__ = "author_article_counts"
 
-    author_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    author_id: Mapped[int] = cascading_key("users.id", primary_key=True)
     articles: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Favorite(db.Model):
     __tablename__ = "favorites"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    user_id: Mapped[int] = cascading_key("users.id", primary_key=True)
+    article_id: Mapped[int] = cascading_key("articles.id", primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,11 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.types import LongText, UTCDateTime, utcnow
+from app.types import LongText, UTCDateTime, cascading_key, utcnow
 
 COMMENT_MAX_LENGTH = 64 * 1024
 
@@ -16,10 +15,8 @@ class Comment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(LongText)
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), index=True
-    )
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = cascading_key("articles.id", index=True)
+    author_id: Mapped[int] = cascading_key("users.id", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,10 +1,10 @@
 """Tags, and which articles carry them in which order."""
 
-from sqlalchemy import ForeignKey, Integer
+from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.types import exact_string
+from app.types import cascading_key, exact_string
 
 TAG_MAX_LENGTH = 50
 
@@ -27,10 +27,6 @@ class ArticleTag(db.Model):
 
     __tablename__ = "article_tags"
 
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
-    tag_id: Mapped[int] = mapped_column(
-        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    article_id: Mapped[int] = cascading_key("articles.id", primary_key=True)
+    tag_id: Mapped[int] = cascading_key("tags.id", primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer)

@@ -5,11 +5,11 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.types import LongText, UTCDateTime, utcnow
+from app.types import LongText, UTCDateTime, cascading_key, utcnow
 from blueprints.clients.models import Client
 
 from .secrets import ENCRYPTED_MAX_LENGTH, decrypt_secret, encrypt_secret
@@ -53,7 +53,7 @@ class Webhook(db.Model):
     __tablename__ = "webhooks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = cascading_key("clients.id", index=True)
     url: Mapped[str] = mapped_column(String(URL_MAX_LENGTH))
     # Encrypted at rest (secrets.py); `secret` reads and writes it in clear.
     encrypted_secret: Mapped[str] = mapped_column(
@@ -123,9 +123,7 @@ class WebhookEvent(db.Model):
 
     __tablename__ = "webhook_events"
 
-    webhook_id: Mapped[int] = mapped_column(
-        ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
-    )
+    webhook_id: Mapped[int] = cascading_key("webhooks.id", primary_key=True)
     event: Mapped[str] = mapped_column(String(EVENT_MAX_LENGTH), primary_key=True, index=True)
 
 
@@ -149,9 +147,7 @@ class Delivery(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(40), unique=True, default=new_message_id)
-    webhook_id: Mapped[int] = mapped_column(
-        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
-    )
+    webhook_id: Mapped[int] = cascading_key("webhooks.id", index=True)
     event: Mapped[str] = mapped_column(String(EVENT_MAX_LENGTH))
     # The exact body that is signed and sent; an article's body can outgrow TEXT's 64 KiB.
     payload: Mapped[str] = mapped_column(LongText)
@@ -176,9 +172,7 @@ class DeliveryAttempt(db.Model):
     __tablename__ = "webhook_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
-    )
+    delivery_id: Mapped[int] = cascading_key("webhook_deliveries.id", index=True)
     number: Mapped[int] = mapped_column(Integer)
     # Pruning looks for attempts older than the retention.
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
