@@ -31,7 +31,8 @@ from .schemas import InputSchema, Timestamp
 JSON = "application/json"
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 NOT_MODIFIED = "Not modified: the ETag sent in If-None-Match is still the answer's"
-# Who may call an operation: OpenAPI security alternatives (`{}`: anyone).
+# Who may call an operation, as the auth decorators record it (`secured`): OpenAPI security
+# alternatives, `{}` for anyone.
 TOKEN = ({"Token": []},)
 OPTIONAL_TOKEN = ({}, {"Token": []})
 CLIENT_KEY = ({"ClientKey": []},)
@@ -106,7 +107,6 @@ def documents(
     output: Envelope | type[Schema] | None = None,
     status: int = 200,
     responses: Mapping[int, str] = {},
-    auth: tuple[dict, ...] = (),
     media_type: str = JSON,
 ) -> Callable:
     """Declare a view's contract, and keep it: the view is called with the loaded body (when
@@ -115,14 +115,15 @@ def documents(
     204). A Response or, for another media type, anything Flask answers is passed through.
 
     Place it last, above the function: authentication and rate limits run before the body is
-    read. `responses` describes the error statuses besides those implied (IMPLIED_ERRORS).
+    read, and an auth decorator records who may call (`secured`). `responses` describes the
+    error statuses besides those implied (IMPLIED_ERRORS).
     """
     schema = output.json_schema() if isinstance(output, Envelope) else output
     success = {"description": HTTPStatus(status).phrase}
     if schema is not None or media_type != JSON:
         success["content"] = {media_type: {"schema": schema} if schema else {}}
     errors: dict[int, Any] = {}
-    operation: dict[str, Any] = {"security": list(auth)}
+    operation: dict[str, Any] = {"security": []}
     if input is not None:
         body = {"schema": input.json_schema()}
         operation["requestBody"] = {"required": True, "content": {JSON: body}}
@@ -155,6 +156,14 @@ def documents(
         return decorated_documents_function
 
     return declare
+
+
+def secured(view: Callable, security: tuple[dict, ...]) -> Callable:
+    """`view`, an auth decorator's wrapper, with who may call it recorded in the declaration it
+    carries (copied by `wraps` from the view below)."""
+    if hasattr(view, "operation"):
+        view.operation = {**view.operation, "security": list(security)}  # type: ignore[attr-defined]
+    return view
 
 
 def _query_loader(schema: Schema) -> Callable[[bytes], dict]:

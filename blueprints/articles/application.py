@@ -6,7 +6,7 @@ from app.cache import cached_for_anonymous
 from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
-from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, Envelope, documents
+from app.openapi import SPEC_ONLY, Envelope, documents
 from app.schemas import PageQuery
 from blueprints.users.auth import accepts_viewer, requires_user, requires_viewer
 
@@ -47,7 +47,7 @@ def find_own_article(slug: str, user, viewer: int | None):
 @blueprint.get("/articles")
 @cached_for_anonymous
 @accepts_viewer
-@documents(query=ArticleListQuery, output=page_envelope, auth=OPTIONAL_TOKEN)
+@documents(query=ArticleListQuery, output=page_envelope)
 def list_articles(viewer, query):
     """The newest articles, filtered by tag, author and who favorited them; paged."""
     return queries.list_articles(viewer=viewer and viewer.id, **query)
@@ -55,7 +55,7 @@ def list_articles(viewer, query):
 
 @blueprint.get("/articles/feed")
 @requires_viewer
-@documents(query=PageQuery, output=page_envelope, auth=TOKEN)
+@documents(query=PageQuery, output=page_envelope)
 def list_feed(viewer, page):
     """The newest articles by the authors the viewer follows; paged."""
     return queries.list_articles(queries.ArticleFilters(followed_by=viewer.id), viewer.id, **page)
@@ -64,11 +64,7 @@ def list_feed(viewer, page):
 @blueprint.get("/articles/<slug>")
 @cached_for_anonymous
 @accepts_viewer
-@documents(
-    output=article_envelope,
-    responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
-    auth=OPTIONAL_TOKEN,
-)
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY})
 def get_article(viewer, slug):
     """One article, body included, as the viewer sees it."""
     return queries.find_article(slug, viewer and viewer.id)
@@ -76,9 +72,7 @@ def get_article(viewer, slug):
 
 @blueprint.post("/articles")
 @requires_user
-@documents(
-    input=Envelope("article", NewArticleInput), output=article_envelope, status=201, auth=TOKEN
-)
+@documents(input=Envelope("article", NewArticleInput), output=article_envelope, status=201)
 def create_article(user, fields):
     """Publish an article written by the current user."""
     created = new_article_row(services.create_article(user.id, **fields), user)
@@ -93,7 +87,6 @@ def create_article(user, fields):
     input=Envelope("article", ArticleUpdateInput),
     output=article_envelope,
     responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE},
-    auth=TOKEN,
 )
 def update_article(user, changes, slug):
     """Change the current user's article; a new title gives a new slug."""
@@ -106,11 +99,7 @@ def update_article(user, changes, slug):
 
 @blueprint.delete("/articles/<slug>")
 @requires_user
-@documents(
-    status=204,
-    responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
-    auth=TOKEN,
-)
+@documents(status=204, responses={403: NOT_THE_AUTHOR, 404: NO_SUCH_ARTICLE, 422: SPEC_ONLY})
 def delete_article(user, slug):
     """Delete the current user's article, with its tags, comments and favorites."""
     deleted = find_own_article(slug, user, None)
@@ -121,7 +110,7 @@ def delete_article(user, slug):
 
 @blueprint.post("/articles/<slug>/favorite")
 @requires_user
-@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY})
 def favorite_article(user, slug):
     """Favorite an article; favoriting it again changes nothing."""
     seen = queries.find_article(slug, user.id)
@@ -132,7 +121,7 @@ def favorite_article(user, slug):
 
 @blueprint.delete("/articles/<slug>/favorite")
 @requires_user
-@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY}, auth=TOKEN)
+@documents(output=article_envelope, responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY})
 def unfavorite_article(user, slug):
     """Stop favoriting an article; unfavoriting it again changes nothing."""
     seen = queries.find_article(slug, user.id)

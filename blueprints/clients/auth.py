@@ -6,6 +6,7 @@ from functools import wraps
 from flask import Flask, current_app, g, request
 
 from app.errors import ApiError
+from app.openapi import CLIENT_KEY, secured
 
 from .models import Client
 from .queries import find_client
@@ -41,7 +42,7 @@ def requires_client_key(api_function):
     def decorated_requires_client_key_function(*args, **kwargs):
         return api_function(authenticated_client(), *args, **kwargs)
 
-    return decorated_requires_client_key_function
+    return secured(decorated_requires_client_key_function, CLIENT_KEY)
 
 
 def require_client_key_when_configured(app: Flask, url_prefix: str) -> None:

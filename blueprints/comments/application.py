@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from app.extensions import db
-from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, Envelope, documents
+from app.openapi import SPEC_ONLY, Envelope, documents
 from blueprints.articles.queries import find_article
 from blueprints.users.auth import accepts_user, requires_user
 
@@ -20,7 +20,6 @@ NO_SUCH_ARTICLE = "No article has this slug"
 @documents(
     output=Envelope("comments", CommentOutput, many=True),
     responses={404: NO_SUCH_ARTICLE, 422: SPEC_ONLY},
-    auth=OPTIONAL_TOKEN,
 )
 def list_comments(viewer, slug):
     """The article's comments, oldest first."""
@@ -33,7 +32,6 @@ def list_comments(viewer, slug):
     input=Envelope("comment", NewCommentInput),
     output=Envelope("comment", CommentOutput),
     responses={404: NO_SUCH_ARTICLE},
-    auth=TOKEN,
 )
 def create_comment(user, fields, slug):
     """Comment on an article as the current user."""
@@ -52,7 +50,6 @@ def create_comment(user, fields, slug):
         404: "No such article, or no such comment on it",
         422: SPEC_ONLY,
     },
-    auth=TOKEN,
 )
 def delete_comment(user, slug, comment_id):
     """Delete one of the current user's comments on the article."""

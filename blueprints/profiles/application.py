@@ -5,7 +5,7 @@ from flask import Blueprint
 from app.cache import cached_for_anonymous
 from app.errors import found
 from app.extensions import db
-from app.openapi import OPTIONAL_TOKEN, SPEC_ONLY, TOKEN, Envelope, documents
+from app.openapi import SPEC_ONLY, Envelope, documents
 from blueprints.users.auth import accepts_viewer, requires_user
 from blueprints.users.queries import find_user_by_username
 
@@ -22,9 +22,7 @@ NO_SUCH_USER = "No user has this username"
 @blueprint.get("/profiles/<username>")
 @cached_for_anonymous
 @accepts_viewer
-@documents(
-    output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=OPTIONAL_TOKEN
-)
+@documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY})
 def get_profile(viewer, username):
     """A user's public profile, with whether the viewer follows them."""
     user = found(find_user_by_username(username), "profile")
@@ -37,7 +35,6 @@ def get_profile(viewer, username):
 @documents(
     output=profile_envelope,
     responses={404: NO_SUCH_USER, 422: "You cannot follow yourself"},
-    auth=TOKEN,
 )
 def follow_user(viewer, username):
     """Follow a user; following someone already followed changes nothing."""
@@ -49,7 +46,7 @@ def follow_user(viewer, username):
 
 @blueprint.delete("/profiles/<username>/follow")
 @requires_user
-@documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY}, auth=TOKEN)
+@documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY})
 def unfollow_user(viewer, username):
     """Stop following a user; unfollowing someone not followed changes nothing."""
     user = found(find_user_by_username(username), "profile")

@@ -3,7 +3,7 @@
 from flask import Blueprint, g
 
 from app.extensions import db
-from app.openapi import SPEC_ONLY, TOKEN, Envelope, documents
+from app.openapi import SPEC_ONLY, Envelope, documents
 from app.ratelimits import rate_limited
 
 from .auth import requires_user
@@ -46,7 +46,7 @@ def login_user(credentials):
 
 @blueprint.get("/user")
 @requires_user
-@documents(output=user_envelope, responses={422: SPEC_ONLY}, auth=TOKEN)
+@documents(output=user_envelope, responses={422: SPEC_ONLY})
 def get_current_user(user):
     """The user the token belongs to."""
     return SignedIn(user, g.token)
@@ -54,7 +54,7 @@ def get_current_user(user):
 
 @blueprint.put("/user")
 @requires_user
-@documents(input=Envelope("user", UserUpdateInput), output=user_envelope, auth=TOKEN)
+@documents(input=Envelope("user", UserUpdateInput), output=user_envelope)
 def update_current_user(user, changes):
     """Change the current user's details; fields left out stay as they are.
 

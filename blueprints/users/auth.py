@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from app.cache import remembered
 from app.errors import ApiError
 from app.extensions import db
+from app.openapi import OPTIONAL_TOKEN, TOKEN, secured
 from app.security import read_token
 
 from .models import User
@@ -95,7 +96,7 @@ def accepts_viewer(api_function):
     def decorated_accepts_viewer_function(*args, **kwargs):
         return api_function(authenticated_viewer(), *args, **kwargs)
 
-    return decorated_accepts_viewer_function
+    return secured(decorated_accepts_viewer_function, OPTIONAL_TOKEN)
 
 
 def requires_viewer(api_function):
@@ -108,7 +109,7 @@ def requires_viewer(api_function):
             raise ApiError(401, "is missing", field="token")
         return api_function(viewer, *args, **kwargs)
 
-    return decorated_requires_viewer_function
+    return secured(decorated_requires_viewer_function, TOKEN)
 
 
 def requires_user(api_function):
@@ -121,7 +122,7 @@ def requires_user(api_function):
             raise ApiError(401, "is missing", field="token")
         return api_function(user, *args, **kwargs)
 
-    return decorated_requires_user_function
+    return secured(decorated_requires_user_function, TOKEN)
 
 
 def accepts_user(api_function):
@@ -131,4 +132,4 @@ def accepts_user(api_function):
     def decorated_accepts_user_function(*args, **kwargs):
         return api_function(authenticated_user(), *args, **kwargs)
 
-    return decorated_accepts_user_function
+    return secured(decorated_accepts_user_function, OPTIONAL_TOKEN)

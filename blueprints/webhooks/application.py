@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from app.extensions import db
-from app.openapi import CLIENT_KEY, Envelope, documents
+from app.openapi import Envelope, documents
 from app.schemas import PageQuery
 from blueprints.clients.auth import requires_client_key
 
@@ -40,12 +40,7 @@ DISABLED = "The webhook is disabled: enable it first"
 
 @blueprint.post("/webhooks")
 @requires_client_key
-@documents(
-    input=Envelope("webhook", NewWebhookInput),
-    output=secret_envelope,
-    status=201,
-    auth=CLIENT_KEY,
-)
+@documents(input=Envelope("webhook", NewWebhookInput), output=secret_envelope, status=201)
 def create_webhook(client, fields):
     """Register a webhook for the calling client; its signing secret is shown this once."""
     webhook = services.create_webhook(client, fields)
@@ -58,7 +53,6 @@ def create_webhook(client, fields):
 @documents(
     query=PageQuery,
     output=Envelope("webhooks", WebhookOutput, many=True, count="webhooksCount"),
-    auth=CLIENT_KEY,
 )
 def list_webhooks(client, page):
     """The calling client's webhooks, oldest first."""
@@ -67,7 +61,7 @@ def list_webhooks(client, page):
 
 @blueprint.get("/webhooks/<int:webhook_id>")
 @requires_client_key
-@documents(output=webhook_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
+@documents(output=webhook_envelope, responses={404: NO_SUCH_WEBHOOK})
 def get_webhook(client, webhook_id):
     """One of the calling client's webhooks."""
     return find_webhook(client, webhook_id)
@@ -79,7 +73,6 @@ def get_webhook(client, webhook_id):
     input=Envelope("webhook", WebhookUpdateInput),
     output=webhook_envelope,
     responses={404: NO_SUCH_WEBHOOK},
-    auth=CLIENT_KEY,
 )
 def update_webhook(client, changes, webhook_id):
     """Change a webhook's url, events or enabled; enabling it clears its failures."""
@@ -91,7 +84,7 @@ def update_webhook(client, changes, webhook_id):
 
 @blueprint.delete("/webhooks/<int:webhook_id>")
 @requires_client_key
-@documents(status=204, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
+@documents(status=204, responses={404: NO_SUCH_WEBHOOK})
 def delete_webhook(client, webhook_id):
     """Delete a webhook and its deliveries."""
     services.delete_webhook(find_webhook(client, webhook_id))
@@ -100,7 +93,7 @@ def delete_webhook(client, webhook_id):
 
 @blueprint.post("/webhooks/<int:webhook_id>/rotate-secret")
 @requires_client_key
-@documents(output=secret_envelope, responses={404: NO_SUCH_WEBHOOK}, auth=CLIENT_KEY)
+@documents(output=secret_envelope, responses={404: NO_SUCH_WEBHOOK})
 def rotate_webhook_secret(client, webhook_id):
     """Replace a webhook's signing secret; the new one is shown this once. The old one signs
     too for WEBHOOK_SECRET_OVERLAP_SECONDS, while receivers switch."""
@@ -112,12 +105,7 @@ def rotate_webhook_secret(client, webhook_id):
 
 @blueprint.post("/webhooks/<int:webhook_id>/ping")
 @requires_client_key
-@documents(
-    output=delivery_envelope,
-    status=202,
-    responses={404: NO_SUCH_WEBHOOK, 422: DISABLED},
-    auth=CLIENT_KEY,
-)
+@documents(output=delivery_envelope, status=202, responses={404: NO_SUCH_WEBHOOK, 422: DISABLED})
 def ping_webhook(client, webhook_id):
     """Send a signed `webhook.ping` event to the webhook now."""
     webhook = find_webhook(client, webhook_id)
@@ -132,7 +120,6 @@ def ping_webhook(client, webhook_id):
     query=PageQuery,
     output=Envelope("deliveries", DeliveryOutput, many=True, count="deliveriesCount"),
     responses={404: NO_SUCH_WEBHOOK},
-    auth=CLIENT_KEY,
 )
 def list_deliveries(client, page, webhook_id):
     """A webhook's deliveries, newest first: event, status, attempts, last result, times."""
@@ -141,12 +128,7 @@ def list_deliveries(client, page, webhook_id):
 
 @blueprint.post("/webhooks/<int:webhook_id>/deliveries/<delivery_id>/redeliver")
 @requires_client_key
-@documents(
-    output=delivery_envelope,
-    status=202,
-    responses={404: NO_SUCH_DELIVERY, 422: DISABLED},
-    auth=CLIENT_KEY,
-)
+@documents(output=delivery_envelope, status=202, responses={404: NO_SUCH_DELIVERY, 422: DISABLED})
 def redeliver_delivery(client, webhook_id, delivery_id):
     """Send a delivery again with the same webhook-id, with a fresh run of attempts."""
     webhook = find_webhook(client, webhook_id)
@@ -163,7 +145,6 @@ def redeliver_delivery(client, webhook_id, delivery_id):
     query=PageQuery,
     output=Envelope("attempts", AttemptOutput, many=True, count="attemptsCount"),
     responses={404: NO_SUCH_DELIVERY},
-    auth=CLIENT_KEY,
 )
 def list_delivery_attempts(client, page, webhook_id, delivery_id):
     """A delivery's attempts, oldest first: when, how long, status code or error, and the
