@@ -58,10 +58,54 @@ def send_request(environ, method, path, **call):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def receiver():
+    """One stand-in for Sentry for the module's tests, which run one after the other."""
     with SentryReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture
+def new_events(receiver):
+    """`new_events()`: the events Sentry received since the test began."""
+    seen = len(receiver.events())
+    return lambda: receiver.events()[seen:]
+
+
+@pytest.fixture(scope="module")
+def environ(receiver, tmp_path_factory):
+    """The environment of the module's Conduit processes: Sentry is the receiver."""
+    folder = tmp_path_factory.mktemp("sentry")
+    return conduit_environment(folder, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+
+
+@pytest.fixture(scope="module")
+def sender(environ, tmp_path_factory):
+    """`sender(method, path, **call)`: one request through tests.ops.worker_app's app, in one
+    process for the module, which flushes Sentry before it answers; its status and body."""
+    errors = tmp_path_factory.mktemp("sender") / "stderr.log"
+    with (
+        open(errors, "wb") as stderr,
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.ops.worker_app"],
+            cwd=PROJECT_ROOT,
+            env=environ,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        ) as process,
+    ):
+
+        def send(method, path, **call):
+            process.stdin.write(json.dumps(dict(call, method=method, path=path)) + "\n")
+            process.stdin.flush()
+            answer = process.stdout.readline()
+            assert answer, "the sender process exited:\n" + errors.read_text()[-3000:]
+            return json.loads(answer)
+
+        yield send
+        process.stdin.close()
 
 
 def test_sentry_is_off_in_the_test_process():
@@ -80,19 +124,19 @@ def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
 
 
 @pytest.mark.system
-def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
-    environ = conduit_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
-    answer = send_request(
-        environ,
+def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(
+    receiver, new_events, sender
+):
+    answer = sender(
         "POST",
         "/ops/explode",
         headers=secret_headers("view-error-7"),
         json={"user": {"password": PASSWORD}, "webhook": {"secret": WEBHOOK_SECRET}},
     )
 
-    [event] = receiver.events()
-    assert answer == {"status": 500, "body": {"errors": {"body": ["internal server error"]}}}
+    [event] = new_events()
     assert event["tags"]["request_id"] == "view-error-7"
+    assert answer == {"status": 500, "body": {"errors": {"body": ["internal server error"]}}}
     assert event["release"] == RELEASE
     assert event["exception"]["values"][-1]["value"].startswith("view exploded")
     assert event["request"]["headers"]["X-Request-Id"] == "view-error-7"
@@ -101,8 +145,9 @@ def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(receive
 
 
 @pytest.mark.system
-def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receiver, tmp_path):
-    environ = conduit_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(
+    receiver, new_events, environ, sender, tmp_path
+):
     with process_group() as group:
         worker = start(
             ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
@@ -110,21 +155,20 @@ def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receive
             tmp_path / "worker.log",
             group,
         )
-        answer = send_request(
-            environ,
+        answer = sender(
             "POST",
             "/ops/explode-task",
             headers=secret_headers("task-error-9"),
             json={"subscription_id": 7},
         )
-        wait_until(receiver.events, 60, "the worker to report the task's error")
+        wait_until(new_events, 60, "the worker to report the task's error")
         # Warm shutdown flushes whatever else the worker had to send before it exits.
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
 
-    [event] = receiver.events()
-    assert answer["status"] == 202
+    [event] = new_events()
     assert event["tags"]["request_id"] == "task-error-9"
+    assert answer["status"] == 202
     assert event["tags"]["task"] == "ops.explode"
     assert event["release"] == RELEASE
     assert event["exception"]["values"][-1]["value"] == "task exploded for subscription 7"
@@ -133,18 +177,17 @@ def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(receive
 
 
 @pytest.mark.system
-def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(receiver, tmp_path):
-    environ = conduit_environment(tmp_path, TEST_SENTRY_DSN=receiver.dsn)
-    answer = send_request(environ, "GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
+def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(new_events, sender):
+    answer = sender("GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
 
-    [event] = receiver.events()
-    assert answer == {"status": 500, "body": {"errors": {"body": ["internal server error"]}}}
+    [event] = new_events()
     assert event["tags"]["request_id"] == "sql-bug-3"
+    assert answer == {"status": 500, "body": {"errors": {"body": ["internal server error"]}}}
     assert "no_such_table" in event["exception"]["values"][-1]["value"]
 
 
 @pytest.mark.system
-def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, tmp_path):
+def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, new_events, tmp_path):
     closed_port = f"mysql+pymysql://root@127.0.0.1:{free_port()}/conduit"
     environ = conduit_environment(
         tmp_path, TEST_SENTRY_DSN=receiver.dsn, TEST_DATABASE_URL=closed_port
@@ -153,4 +196,4 @@ def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, tmp
 
     assert answer["status"] == 503
     assert answer["body"] == {"errors": {"database": ["unavailable, try again shortly"]}}
-    assert receiver.events() == []
+    assert new_events() == []
