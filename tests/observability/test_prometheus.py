@@ -18,8 +18,11 @@ import pytest
 import requests
 import yaml
 from prometheus_client import REGISTRY
+from sqlalchemy import create_engine
 
+from app.extensions import db
 from app.metrics import metric_names
+from blueprints.clients.services import create_client
 from blueprints.webhooks.metrics import OutboxCollector
 from deploy.metrics import WORKERS_ALIVE, children
 from tests.polling import free_port, wait_until
@@ -28,7 +31,6 @@ from tests.processes import (
     Gunicorn,
     answers,
     conduit_environment,
-    create_client_key,
     prepare_database,
     process_group,
     start,
@@ -215,6 +217,24 @@ def served_pids(port: int, count: int, clients: int = 4) -> list[int]:
     return pids
 
 
+def created_client_key(app, database_url: str) -> str:
+    """A client created in the database `database_url` by this process, as `manage.py
+    create-client` would create it (without a process that loads the app); its key."""
+    engine = create_engine(database_url)
+    with app.app_context():
+        engines = db.engines
+        own = engines[None]
+        engines[None] = engine  # type: ignore[index]
+        try:
+            _, key = create_client("prometheus-test")
+            db.session.commit()
+        finally:
+            db.session.remove()
+            engines[None] = own  # type: ignore[index]
+            engine.dispose()
+    return key
+
+
 def workers_alive(port: int) -> float | None:
     """gunicorn_workers_alive as the master serves it right now."""
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -228,7 +248,7 @@ def workers_alive(port: int) -> float | None:
     reason="prometheus is missing (apt-get install prometheus)",
 )
 def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_the_worker(
-    tmp_path,
+    app, tmp_path
 ):
     web_metrics, worker_metrics = free_port(), free_port()
     environ = conduit_environment(
@@ -239,9 +259,10 @@ def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_t
         WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
     )
     prepare_database(environ)
-    key = create_client_key(environ)
+    key = created_client_key(app, environ["TEST_DATABASE_URL"])
     receiver = Receiver()
     with process_group() as group:
+        # All three start at once; Prometheus finds its targets up once they have loaded.
         gunicorn = Gunicorn(environ, tmp_path / "web.log", workers=2)
         web_port = gunicorn.port
         group.append(gunicorn.start(ready=None))
@@ -251,8 +272,6 @@ def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_t
             tmp_path / "worker.log",
             group,
         )
-        gunicorn.wait_ready("/readyz")
-        wait_until(lambda: answers(f"http://127.0.0.1:{worker_metrics}/metrics"), 60, "worker")
         prometheus = Prometheus(
             tmp_path,
             {
@@ -261,6 +280,8 @@ def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_t
             },
             group,
         )
+        gunicorn.wait_ready("/readyz")
+        wait_until(lambda: answers(f"http://127.0.0.1:{worker_metrics}/metrics"), 60, "worker")
         wait_until(lambda: prometheus.value("sum(up)") == 2, 30, "both targets to be up")
 
         # Requests spread over the two workers; the counter Prometheus sees is their sum.
