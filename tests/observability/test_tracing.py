@@ -1,6 +1,7 @@
 """Traces: one trace from POST /api/articles through the Celery task to the webhook request,
-continuing the caller's traceparent (in-memory exporter); an export over OTLP/HTTP to a
-receiver run here, decoded with opentelemetry-proto; no instrumentation without OTEL_*."""
+continuing the caller's traceparent (in-memory exporter); the same spans exported over
+OTLP/HTTP to a receiver run here, decoded with opentelemetry-proto (one traced process for
+both); no instrumentation without OTEL_*."""
 
 import gzip
 import json
@@ -22,31 +23,46 @@ from tests.processes import PROJECT_ROOT, conduit_environment
 from .traced_flow import INCOMING_TRACE_ID
 
 
-def run_flow(tmp_path, mode, receiver_url, **settings):
+@pytest.fixture(scope="module")
+def flow(receiver, tmp_path_factory):
+    """The traced flow (tests/observability/traced_flow.py), run once: the spans it printed, its
+    standard error, and the OTLP receiver it exported them to."""
+    otlp_receiver = OtlpReceiver()
+    settings = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
+        "OTEL_SERVICE_NAME": "conduit-test",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
     environ = conduit_environment(
-        tmp_path, TEST_CELERY_BROKER_URL="memory://", WEBHOOK_ALLOW_PRIVATE_TARGETS="1", **settings
+        tmp_path_factory.mktemp("traced"),
+        TEST_CELERY_BROKER_URL="memory://",
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+        **settings,
     )
     environ = {
         name: value
         for name, value in environ.items()
         if not name.startswith("OTEL_") or name in settings
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.observability.traced_flow", mode, receiver_url],
-        cwd=PROJECT_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.observability.traced_flow", receiver.url("/traced")],
+            cwd=PROJECT_ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        spans = json.loads(result.stdout.strip().splitlines()[-1])
+        yield spans, result.stderr, otlp_receiver
+    finally:
+        otlp_receiver.close()
 
 
 @pytest.mark.system
-def test_one_trace_follows_the_request_into_the_task_and_out_to_the_receiver(receiver, tmp_path):
-    result = run_flow(tmp_path, "memory", receiver.url("/traced"))
-    spans = json.loads(result.stdout.strip().splitlines()[-1])
+def test_one_trace_follows_the_request_into_the_task_and_out_to_the_receiver(flow, receiver):
+    spans, _, _ = flow
     by_id = {span["span_id"]: span for span in spans}
 
     def ancestors(span):
@@ -127,25 +143,9 @@ class OtlpReceiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def otlp_receiver():
-    receiver = OtlpReceiver()
-    yield receiver
-    receiver.close()
-
-
 @pytest.mark.system
-def test_spans_leave_over_otlp_http_and_log_lines_carry_the_trace_id(
-    receiver, otlp_receiver, tmp_path
-):
-    result = run_flow(
-        tmp_path,
-        "otlp",
-        receiver.url("/exported"),
-        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,
-        OTEL_SERVICE_NAME="conduit-test",
-        OTEL_BSP_SCHEDULE_DELAY="100",
-    )
+def test_spans_leave_over_otlp_http_and_log_lines_carry_the_trace_id(flow):
+    _, stderr, otlp_receiver = flow
 
     exported = list(otlp_receiver.spans())
     assert {resource["service.name"] for resource, _ in exported} == {"conduit-test"}
@@ -153,7 +153,7 @@ def test_spans_leave_over_otlp_http_and_log_lines_carry_the_trace_id(
     assert [name for name in names if "/api/articles" in name]
     assert [name for name in names if "webhooks.deliver" in name]
     # Every line logged inside the trace names it beside the request id.
-    delivered = [line for line in result.stderr.splitlines() if "webhook delivery" in line]
+    delivered = [line for line in stderr.splitlines() if "webhook delivery" in line]
     assert delivered
     assert all(f" {INCOMING_TRACE_ID}]" in line for line in delivered)
 

@@ -1,11 +1,11 @@
 """One piece of work, traced, in a process of its own (instrumentation is process-wide):
-`python -m tests.observability.traced_flow memory|otlp RECEIVER_URL`.
+`python -m tests.observability.traced_flow RECEIVER_URL`.
 
 It builds the app on a fresh SQLite database (TEST_DATABASE_URL), registers a webhook for
 `article.created` at RECEIVER_URL, POSTs /api/articles with an incoming `traceparent`, and lets
-a Celery worker in this process (on the memory broker) deliver the event. With `memory`, spans
-go to the SDK's in-memory exporter and are printed as one JSON line; with `otlp`, the OTEL_*
-variables configure the app (as in production) and the spans leave over OTLP/HTTP at exit.
+a Celery worker in this process (on the memory broker) deliver the event. The OTEL_* variables
+configure the app (as in production): the spans leave over OTLP/HTTP at exit. They also go to
+the SDK's in-memory exporter, and are printed as one JSON line.
 """
 
 import json
@@ -14,13 +14,12 @@ import time
 
 from celery.contrib.testing.worker import start_worker
 from flask_migrate import upgrade
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app import create_app
 from app.extensions import celery, db
-from app.tracing import instrument
+from app.tracing import process_tracer_provider, tracing_configured
 from blueprints.clients.services import create_client
 from blueprints.webhooks.models import DELIVERED, Delivery, Webhook
 
@@ -28,13 +27,12 @@ INCOMING_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 INCOMING_TRACEPARENT = f"00-{INCOMING_TRACE_ID}-00f067aa0ba902b7-01"
 
 
-def main(mode: str, receiver_url: str) -> None:
+def main(receiver_url: str) -> None:
+    if not tracing_configured():
+        raise SystemExit("no OTEL_* variable: nothing would be traced")
     app = create_app("test")
     exporter = InMemorySpanExporter()
-    if mode == "memory":
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        instrument(app, provider)
+    process_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
     with app.app_context():
         upgrade()
         client, _ = create_client("traced")
@@ -59,8 +57,7 @@ def main(mode: str, receiver_url: str) -> None:
                 raise SystemExit("the delivery was not made within 20 s")
             time.sleep(0.05)
 
-    if mode == "memory":
-        print(json.dumps([describe(span) for span in exporter.get_finished_spans()]))
+    print(json.dumps([describe(span) for span in exporter.get_finished_spans()]))
 
 
 def delivered(app) -> bool:
@@ -82,4 +79,4 @@ def describe(span) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1])
