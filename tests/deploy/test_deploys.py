@@ -14,7 +14,7 @@ from .slow_app import SLOW_PATH, SLOW_SECONDS
 
 pytestmark = pytest.mark.system
 
-DEPLOYS = 3  # from the second on, the master replaced is one that a USR2 started
+DEPLOYS = 2  # the second replaces a master that a USR2 started
 LOAD = {"/healthz": 8, SLOW_PATH: 2}
 
 
