@@ -18,15 +18,25 @@ def haproxy_available() -> bool:
     return shutil.which("haproxy") is not None
 
 
-def start_haproxy(listen: str, web: list[str], log_path: Path, netns: str | None = None):
+def start_haproxy(
+    listen: str,
+    web: list[str],
+    log_path: Path,
+    netns: str | None = None,
+    http_request_timeout: str | None = None,
+):
     """HAProxy in the foreground with the fleet's configuration, in front of `web` (two
-    host:port addresses), listening on `listen`."""
+    host:port addresses), listening on `listen`; `http_request_timeout` (e.g. "2s") instead
+    of the configuration's 5 s."""
     environ = {
         **os.environ,
         "CONDUIT_LISTEN": listen,
         "CONDUIT_WEB1": web[0],
         "CONDUIT_WEB2": web[1],
     }
+    environ.pop("CONDUIT_HTTP_REQUEST_TIMEOUT", None)
+    if http_request_timeout is not None:
+        environ["CONDUIT_HTTP_REQUEST_TIMEOUT"] = http_request_timeout
     command = ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)]
     if netns is not None:
         command = ["ip", "netns", "exec", netns, *command]
