@@ -105,8 +105,31 @@ def migrated_sqlite() -> Path:
 
 
 def create_client_key(environ: dict[str, str], name: str = "ops-test") -> str:
-    """Create an API client in the database `environ` names (manage.py); its key."""
-    return manage(environ, "create-client", name).strip().splitlines()[-1]
+    """Create an API client in the database `environ` names; its key. The row `manage.py
+    create-client` writes, written from this process: one that loads the app costs seconds."""
+    import secrets
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from blueprints.clients.models import (
+        KEY_TAG,
+        PREFIX_LENGTH,
+        SECRET_BYTES,
+        Client,
+        hash_client_key,
+    )
+
+    name_of_url = "TEST_DATABASE_URL" if environ.get("CONDUIT_CONFIG") == "test" else "DATABASE_URL"
+    prefix = KEY_TAG + secrets.token_hex((PREFIX_LENGTH - len(KEY_TAG)) // 2)
+    key = f"{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    engine = create_engine(environ[name_of_url])
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(Client(name=name, key_prefix=prefix, key_hash=hash_client_key(key)))
+    finally:
+        engine.dispose()
+    return key
 
 
 def live_processes() -> dict[int, tuple[int, int, str]]:
