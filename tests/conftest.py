@@ -1,5 +1,6 @@
-"""Fixtures: the schema is built once per run by the migrations; each test runs in a
-transaction that is rolled back at its end, while the code under test commits into savepoints.
+"""Fixtures: the schema comes from the migrations, run again only when they changed
+(tests/databases.py); each test runs in a transaction that is rolled back at its end, while
+the code under test commits into savepoints.
 
 Flask-SQLAlchemy 3.1 ignores a session bound to a connection and asks `db.engines` for its
 engine, so the test's connection is put there: every session and `db.engine` use it.
@@ -18,15 +19,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
-from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy_utils import create_database, database_exists
 
 from app import create_app
 from app.extensions import db
 from config import get_config
 from tests.contract import ContractCheckingClient
+from tests.databases import migrate, prepare_schema
 
 
 def worker_database_url(url: URL, worker: str) -> URL:
@@ -83,26 +82,13 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["TEST_DATABASE_URL"] = own
 
 
-def rebuild_schema() -> None:
-    """Create the test database if missing, drop whatever it holds, run every migration."""
-    engine = db.engine
-    if not database_exists(engine.url):
-        mysql = engine.url.get_backend_name() == "mysql"
-        create_database(engine.url, encoding="utf8mb4" if mysql else None)
-    existing = MetaData()
-    existing.reflect(engine)
-    existing.drop_all(engine)
-    upgrade()
-
-
 @pytest.fixture(scope="session")
 def app():
     app = create_app("test")
     # Every response to a path of the RealWorld spec is checked against it (tests/contract.py).
     app.test_client_class = ContractCheckingClient
     with app.app_context():
-        rebuild_schema()
-        db.engine.dispose()
+        prepare_schema(db.engine, migrate)
     # Commits and rollbacks of the code under test become savepoints of the test's transaction.
     db.session.session_factory.configure(join_transaction_mode="create_savepoint")
     return app

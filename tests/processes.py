@@ -5,7 +5,6 @@ a log file. A test signals it, waits for it, and ends all of it whatever happene
 worker, a Redis and a MariaDB of the test's own), the environment a Conduit process gets, and
 its database."""
 
-import atexit
 import os
 import re
 import shutil
@@ -16,14 +15,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from functools import cache
 from pathlib import Path
 
 import pymysql
 import requests
 from sqlalchemy.engine import make_url
-from sqlalchemy_utils import create_database, database_exists
 
+from tests.databases import create_database, database_exists, keep_sqlite_template, sqlite_template
 from tests.polling import free_port, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -83,25 +81,27 @@ def manage(environ: dict[str, str], *arguments: str) -> str:
 
 def prepare_database(environ: dict[str, str]) -> None:
     """Create the database `environ` names and run every migration, as `make run` does
-    (`manage.py db create`, `db upgrade`). A SQLite database is a copy of one this process
-    migrated the first time: a migration run costs a process that loads the app."""
+    (`manage.py db create`, `db upgrade`). A SQLite database is a copy of the migrated file
+    the run keeps (tests/databases.py): a migration run costs a process that loads the app."""
     name = "TEST_DATABASE_URL" if environ.get("CONDUIT_CONFIG") == "test" else "DATABASE_URL"
     url = make_url(environ[name])
     if url.get_backend_name() == "sqlite":
         shutil.copyfile(migrated_sqlite(), url.database)
         return
     if not database_exists(url):
-        create_database(url, encoding="utf8mb4" if url.get_backend_name() == "mysql" else None)
+        create_database(url)
     manage(environ, "db", "upgrade")
 
 
-@cache
 def migrated_sqlite() -> Path:
-    """A SQLite database with every migration run, in a folder removed when this process exits."""
-    folder = Path(tempfile.mkdtemp(prefix="conduit-migrated-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    manage(conduit_environment(folder), "db", "upgrade")
-    return folder / "conduit.sqlite"
+    """A SQLite database with every migration run: the template of the current migrations,
+    made (by `manage.py db upgrade`) if no run made it yet."""
+    template = sqlite_template()
+    if not template.exists():
+        with tempfile.TemporaryDirectory(prefix="conduit-migrated-") as folder:
+            manage(conduit_environment(Path(folder)), "db", "upgrade")
+            keep_sqlite_template(Path(folder) / "conduit.sqlite")
+    return template
 
 
 def create_client_key(environ: dict[str, str], name: str = "ops-test") -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
-from sqlalchemy_utils import database_exists, drop_database
 
 from app import create_app
 from manage import TEST_PROCESSES, cli, parallel_options
+from tests.databases import database_exists, drop_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

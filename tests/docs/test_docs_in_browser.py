@@ -6,21 +6,24 @@ Needs Debian's `chromium` and `chromium-driver`; skipped without them, except in
 where .ci/run installs them and this test must run.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from app.openapi import openapi_document
 from tests.docs.support import operations
+
+if TYPE_CHECKING:
+    from selenium import webdriver
 
 pytestmark = pytest.mark.system
 
@@ -65,6 +68,10 @@ def server_url(app) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
+    # Imported here, as WebDriverWait below: 0.4 s of CPU that every pytest worker would pay.
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     chromium, driver_path = chromium_paths()
     with tempfile.TemporaryDirectory(prefix="conduit-chromium-") as profile:
         options = webdriver.ChromeOptions()
@@ -90,6 +97,8 @@ def shown_operations(browser) -> set[tuple[str, str]]:
 
 
 def test_docs_page_shows_every_operation_of_the_document(app, server_url, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
     expected = set(operations(openapi_document(app)))
 
     browser.get(f"{server_url}/api/docs")

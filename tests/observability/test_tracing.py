@@ -12,10 +12,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from opentelemetry.instrumentation.celery import CeleryInstrumentor
-from opentelemetry.instrumentation.requests import RequestsInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from app.tracing import tracing_configured
 from tests.processes import PROJECT_ROOT, conduit_environment
@@ -102,6 +98,11 @@ class OtlpReceiver:
     """An OTLP/HTTP trace receiver on 127.0.0.1: keeps each decoded export request."""
 
     def __init__(self) -> None:
+        # Imported here, as in the tests below: every pytest worker imports this module.
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
         self.exports: list[ExportTraceServiceRequest] = []
         received = self.exports
 
@@ -159,6 +160,10 @@ def test_spans_leave_over_otlp_http_and_log_lines_carry_the_trace_id(flow):
 
 
 def test_without_otel_settings_nothing_is_instrumented(app, monkeypatch):
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     for name in [name for name in os.environ if name.startswith("OTEL_")]:
         monkeypatch.delenv(name)
 

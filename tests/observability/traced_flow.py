@@ -12,11 +12,6 @@ import json
 import sys
 import time
 
-from celery.contrib.testing.worker import start_worker
-from flask_migrate import upgrade
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from app import create_app
 from app.extensions import celery, db
 from app.tracing import process_tracer_provider, tracing_configured
@@ -28,6 +23,12 @@ INCOMING_TRACEPARENT = f"00-{INCOMING_TRACE_ID}-00f067aa0ba902b7-01"
 
 
 def main(receiver_url: str) -> None:
+    # Imported here: test_tracing.py imports this module's constants in every pytest worker.
+    from celery.contrib.testing.worker import start_worker
+    from flask_migrate import upgrade
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
     if not tracing_configured():
         raise SystemExit("no OTEL_* variable: nothing would be traced")
     app = create_app("test")

@@ -8,9 +8,9 @@ Redis stopped, both answer from the database; with Redis back, from memory.
 import pytest
 import requests
 from sqlalchemy.engine import make_url
-from sqlalchemy_utils import database_exists, drop_database
 
 from config import get_config
+from tests.databases import database_exists, drop_database
 from tests.polling import wait_until
 from tests.processes import (
     Gunicorn,

@@ -9,12 +9,12 @@ no request fails when it goes away.
 import uuid
 
 import pytest
-from flask_migrate import upgrade
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
+from tests.databases import migrate
 from tests.polling import wait_until
 from tests.processes import OwnRedis, mariadb_available
 from tests.replicas.servers import ReplicatedPair
@@ -64,7 +64,7 @@ def replicated_app(pair, redis_server):
         pair.primary.sql(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4")
         app = create_app("test")
         with app.app_context():
-            upgrade()
+            migrate()
         wait_until(pair.caught_up, 30, "the replica to apply the migrations")
         yield app
         with app.app_context():

@@ -11,11 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
-from sqlalchemy_utils import create_database, database_exists, drop_database
 
 from app import create_app
 from app.errors import ApiError
@@ -23,6 +20,7 @@ from app.events import publish
 from app.extensions import db
 from app.tasks import broker_settings
 from config import get_config
+from tests.databases import create_database, database_exists, drop_database, migrate
 from tests.processes import CeleryWorker, OwnRedis
 from tests.webhooks.receiver import Receiver
 
@@ -75,9 +73,8 @@ def real_app(tmp_path_factory):
             url = db.engine.url
             if database_exists(url):
                 drop_database(url)
-            mysql = url.get_backend_name() == "mysql"
-            create_database(url, encoding="utf8mb4" if mysql else None)
-            upgrade()
+            create_database(url)
+            migrate()
         app.config["DATABASE_URL_FOR_WORKERS"] = database_url
         yield app
         with app.app_context():
@@ -131,7 +128,7 @@ def worker(request, real_app, tmp_path_factory):
         if own_redis is not None:
             own_redis.stop()
         if kind.startswith("redis"):
-            forget_redis_queue(redis.Redis.from_url(broker_url), queue)
+            forget_redis_queue(broker_url, queue)
         if kind == "rabbitmq":
             forget_rabbitmq_queue(broker_url, queue)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import amqp
 import kombu
-import redis
 from standardwebhooks import Webhook as StandardWebhook
 
 from app.extensions import celery, db
@@ -157,9 +156,12 @@ def forget_rabbitmq_queue(broker_url: str, queue: str) -> None:
         channel.exchange_delete(queue)
 
 
-def forget_redis_queue(server: redis.Redis, queue: str) -> None:
+def forget_redis_queue(broker_url: str, queue: str) -> None:
     """Delete the run's queue from the shared Redis, with the messages a killed worker left
     unacknowledged for it (kombu would put them back an hour later)."""
+    import redis  # here: every pytest worker imports this module, and redis-py costs 80 ms
+
+    server = redis.Redis.from_url(broker_url)
     server.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     for tag, entry in server.hgetall("unacked").items():
         if json.loads(entry)[-1] == queue:  # [message, exchange, routing key]
