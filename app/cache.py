@@ -38,7 +38,6 @@ from functools import wraps
 from hashlib import blake2b
 from typing import Any, TypeVar
 
-import redis
 from flask import Flask, Response, current_app, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -75,6 +74,11 @@ class ReadCache:
     def __init__(
         self, redis_url: str, key: str, max_entries: int, max_age: float = MAX_AGE_SECONDS
     ) -> None:
+        # Imported here: redis-py costs some 80 ms of CPU on import (it loads its asyncio client
+        # too), which processes without a read cache (most tests, commands) skip.
+        import redis
+
+        self.redis_errors = redis.RedisError
         self.redis = redis.Redis.from_url(
             redis_url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
@@ -105,7 +109,7 @@ class ReadCache:
             return None
         try:
             return self._read_counter() or b"0"
-        except redis.RedisError as error:
+        except self.redis_errors as error:
             self._failed("reading the generation", error)
             return None
 
@@ -127,7 +131,7 @@ class ReadCache:
         self.values.clear()
         try:
             self.redis.incr(self.key)
-        except redis.RedisError as error:
+        except self.redis_errors as error:
             self._failed("bumping the generation", error)
 
     def answer(self, key: str, compute: Callable[[], Response]) -> Response:

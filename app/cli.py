@@ -1,11 +1,45 @@
-"""Commands added to `manage.py` / `flask` besides Flask's and Flask-Migrate's own."""
+"""Commands added to `manage.py` / `flask` besides Flask's own: Flask-Migrate's `db` group."""
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from flask_migrate.cli import db as db_commands
 
 from .extensions import db
+
+
+class MigrationCommands(click.Group):
+    """`db`: Flask-Migrate's command group (with `db create` added), imported only when `db`
+    is run or listed: Flask-Migrate imports Alembic (see app/extensions.py's Migrations)."""
+
+    def __init__(self) -> None:
+        super().__init__("db", help="Perform database migrations.")
+        self.loaded = False
+
+    def load(self) -> None:
+        """Take Flask-Migrate's options (-d, -x), callback and commands."""
+        if self.loaded:
+            return
+        from flask_migrate.cli import db as flask_migrate_commands
+
+        self.params = flask_migrate_commands.params
+        self.callback = flask_migrate_commands.callback
+        self.commands = {**flask_migrate_commands.commands, **self.commands}
+        self.loaded = True
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        self.load()
+        return super().make_context(*args, **kwargs)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self.load()
+        return super().get_command(ctx, name)
+
+
+db_commands = MigrationCommands()
 
 
 @db_commands.command("create")

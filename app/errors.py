@@ -6,7 +6,6 @@ Errors that are not about one field use the key `body`, as the RealWorld API doe
 import logging
 from typing import Any, TypeVar
 
-import sentry_sdk
 from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .sentry import report_exception
 from .transactions import LOCK_WAIT_TIMEOUT, database_error_codes
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def redispatch() -> Response:
 
 def handle_unexpected_error(error: Exception) -> Response:
     db.session.rollback()
-    sentry_sdk.capture_exception(error)  # the log line below is then not reported twice
+    report_exception(error)  # the log line below is then not reported twice
     log.exception("unhandled error in request %s", g.get("request_id", "-"))
     return error_response(500, {"body": ["internal server error"]})
 

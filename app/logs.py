@@ -81,6 +81,9 @@ def configure_logging(app: Flask) -> None:
     handler.conduit = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
+    # Alembic, imported only to migrate (app/extensions.py), logs a line for each plugin it
+    # sets up on import.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # Python's warnings (a library's DeprecationWarning, Celery's SecurityWarning) become log
     # lines too, in the same format, instead of bare text on stderr.
     logging.captureWarnings(True)

@@ -10,13 +10,29 @@ be confused with (the confusables data of Unicode, from the confusable-homoglyph
 Emails are normalised once by email-validator: the domain lowercased and IDNA-encoded, the local
 part NFC-normalised and lowercased (as every mail provider treats it), never stripped of
 accents: `zoë@example.com` and `zoe@example.com` are two addresses.
+
+Both packages are imported on first use (about 50 ms of CPU, their tables and regular
+expressions), which processes that never check a name or an address (Celery workers,
+commands) skip.
 """
 
 import unicodedata
 from functools import cache
+from types import ModuleType
 
-from confusable_homoglyphs import confusables
-from email_validator import EmailNotValidError, validate_email
+
+@cache
+def _confusables() -> ModuleType:
+    from confusable_homoglyphs import confusables
+
+    return confusables
+
+
+@cache
+def _email_validator() -> ModuleType:
+    import email_validator
+
+    return email_validator
 
 
 def normalized_username(username: str) -> str:
@@ -34,7 +50,7 @@ def _prototypes() -> dict[str, str]:
             character = parent[character]
         return character
 
-    for character, entries in confusables.confusables_data.items():
+    for character, entries in _confusables().confusables_data.items():
         for homoglyph in entries:
             other = homoglyph["c"].strip("\u200e")
             if len(character) != 1 or len(other) != 1:
@@ -55,14 +71,15 @@ def username_key(username: str) -> str:
 
 def mixes_confusable_scripts(username: str) -> bool:
     """Whether `username` mixes scripts with characters that imitate another script's."""
-    return bool(confusables.is_dangerous(normalized_username(username)))
+    return bool(_confusables().is_dangerous(normalized_username(username)))
 
 
 def normalized_email(email: str) -> str:
     """The one stored form of an address; ValueError when it is not a valid address."""
+    validator = _email_validator()
     try:
-        valid = validate_email(email, check_deliverability=False)
-    except EmailNotValidError as error:
+        valid = validator.validate_email(email, check_deliverability=False)
+    except validator.EmailNotValidError as error:
         raise ValueError(str(error)) from None
     local = unicodedata.normalize("NFC", valid.local_part).lower()
     return f"{local}@{valid.ascii_domain}"
