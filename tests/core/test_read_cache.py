@@ -7,7 +7,6 @@ import os
 import secrets
 
 import pytest
-import redis
 
 from app.cache import ReadCache, use_read_cache
 from app.extensions import db
@@ -22,6 +21,8 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 def cache_key():
     key = f"test:read-cache:{secrets.token_hex(8)}"
     yield key
+    import redis  # here: every pytest worker imports this module, and redis-py costs 80 ms
+
     redis.Redis.from_url(REDIS_URL).delete(key)
 
 

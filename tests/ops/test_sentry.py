@@ -9,11 +9,10 @@ import subprocess
 import sys
 
 import pytest
-import sentry_sdk
 
 from config import get_config
 from tests.helpers import set_production_secrets
-from tests.ops.sentry_receiver import SentryReceiver
+from tests.ops.sentry_receiver import TASK_SIGNING_SECRET, SentryReceiver
 from tests.polling import free_port, wait_until
 from tests.processes import (
     PROJECT_ROOT,
@@ -21,8 +20,6 @@ from tests.processes import (
     process_group,
     start,
 )
-
-from .worker_app import TASK_SIGNING_SECRET
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 CLIENT_KEY = "ck_live_5f2b8e0c9d1a4b7e"
@@ -109,6 +106,8 @@ def sender(environ, tmp_path_factory):
 
 
 def test_sentry_is_off_in_the_test_process():
+    import sentry_sdk
+
     assert not sentry_sdk.get_client().is_active()
 
 

@@ -14,13 +14,12 @@ from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
+from tests.ops.sentry_receiver import TASK_SIGNING_SECRET
 
 log = logging.getLogger("conduit.ops")
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
-
-TASK_SIGNING_SECRET = "whsec_task-local-secret-4711"
 
 
 @celery.task(name="ops.echo")
