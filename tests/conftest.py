@@ -13,19 +13,21 @@ A test that starts a process is marked `system` (`-m "not system"` leaves the AP
 tests, which run in seconds); one that is not marked cannot start a process.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy.engine import URL, make_url
 
-from app import create_app
-from app.extensions import db
-from config import get_config
-from tests.contract import ContractCheckingClient
-from tests.databases import migrate, prepare_schema
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+# The app, SQLAlchemy and the contract checker are imported by the fixtures, not here: under
+# pytest-xdist the main process loads this file too but runs no test (about 1 s of CPU saved).
 
 
 def worker_database_url(url: URL, worker: str) -> URL:
@@ -85,6 +87,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
+        from sqlalchemy.engine import make_url
+
+        from config import get_config
+
         url = make_url(get_config("test").SQLALCHEMY_DATABASE_URI)
         own = worker_database_url(url, worker).render_as_string(hide_password=False)
         os.environ["TEST_DATABASE_URL"] = own
@@ -92,6 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def app():
+    from app import create_app
+    from app.extensions import db
+    from tests.contract import ContractCheckingClient
+    from tests.databases import migrate, prepare_schema
+
     app = create_app("test")
     # Every response to a path of the RealWorld spec is checked against it (tests/contract.py).
     app.test_client_class = ContractCheckingClient
@@ -105,6 +116,8 @@ def app():
 @pytest.fixture(scope="session")
 def connection(app):
     """One connection for the whole run: a test costs a BEGIN and a ROLLBACK, no pool checkout."""
+    from app.extensions import db
+
     with app.app_context():
         connection = db.engine.connect()
     yield connection
@@ -114,6 +127,8 @@ def connection(app):
 @pytest.fixture(autouse=True)
 def database(app, connection):
     """The test's connection, inside a transaction rolled back when the test ends."""
+    from app.extensions import db
+
     with app.app_context():
         engines = db.engines
         engine = engines[None]
