@@ -85,15 +85,19 @@ def browser() -> Iterator[webdriver.Chrome]:
             driver.quit()
 
 
+# Read in the page in one call: a WebDriver call per element would be two round trips per
+# operation.
+SHOWN_OPERATIONS = """
+return Array.from(document.querySelectorAll('.opblock'), block => [
+    block.querySelector('.opblock-summary-method').innerText.trim(),
+    block.querySelector('.opblock-summary-path').getAttribute('data-path'),
+]);
+"""
+
+
 def shown_operations(browser) -> set[tuple[str, str]]:
     """(METHOD, path) of each operation Swagger UI shows."""
-    return {
-        (
-            block.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text.strip(),
-            block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").get_attribute("data-path"),
-        )
-        for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
-    }
+    return {(method, path) for method, path in browser.execute_script(SHOWN_OPERATIONS)}
 
 
 def test_docs_page_shows_every_operation_of_the_document(app, server_url, browser):
