@@ -51,8 +51,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     system_files = {item.path for item in items if item.get_closest_marker("system")}
     seconds = last_file_seconds()
     items.sort(
-        key=lambda item: (item.path not in system_files, -seconds.get(item.location[0], 0.0))
+        key=lambda item: (item.path not in system_files, -seconds.get(collected_file(item), 0.0))
     )
+
+
+def collected_file(item_or_report) -> str:
+    """The file a test was collected from (its location names the file that defines it: for
+    a test a class inherits, another file)."""
+    return item_or_report.nodeid.split("::")[0]
 
 
 def last_file_seconds() -> dict[str, float]:
@@ -72,7 +78,7 @@ ran_seconds: dict[str, float] = {}
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Add up each file's seconds (under xdist, the main process gets every worker's reports)."""
-    file = report.location[0]
+    file = collected_file(report)
     ran_seconds[file] = ran_seconds.get(file, 0.0) + report.duration
 
 
