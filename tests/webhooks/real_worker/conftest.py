@@ -124,7 +124,7 @@ def worker(request, real_app, tmp_path_factory):
             process.start()
             yield RealWorker(process, broker_url, own_redis)
     finally:
-        process.stop(grace=1)
+        process.kill()  # nothing of it is checked any more
         if own_redis is not None:
             own_redis.stop()
         if kind.startswith("redis"):
