@@ -7,15 +7,17 @@ import json
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 
 from config import get_config
 from tests.helpers import set_production_secrets
 from tests.ops.sentry_receiver import TASK_SIGNING_SECRET, SentryReceiver
-from tests.polling import free_port, wait_until
+from tests.polling import free_port
 from tests.processes import (
     PROJECT_ROOT,
+    Process,
     conduit_environment,
     process_group,
     start,
@@ -39,20 +41,45 @@ def secret_headers(request_id):
     }
 
 
-def send_request(environ, method, path, **call):
-    """Send one request through tests.ops.worker_app's app in a process of its own, which
-    flushes Sentry before it answers."""
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.ops.worker_app"],
-        input=json.dumps(dict(call, method=method, path=path)),
-        cwd=PROJECT_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+class Sender:
+    """tests.ops.worker_app's app in a process of its own: `sender(method, path, **call)` sends
+    a request through it (the real Flask stack, Sentry's integration included), which flushes
+    Sentry before it answers; its status and body."""
+
+    def __init__(self, environ, log_path):
+        self.log_path = log_path
+        with open(log_path, "wb") as errors:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.ops.worker_app"],
+                cwd=PROJECT_ROOT,
+                env=environ,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )
+
+    def __call__(self, method, path, **call):
+        self.process.stdin.write(json.dumps(dict(call, method=method, path=path)) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        assert answer, "the sender process exited:\n" + self.log_path.read_text()[-3000:]
+        return json.loads(answer)
+
+    def close(self):
+        self.process.stdin.close()  # its last line read: it exits
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            self.process.kill()
+            self.process.stdout.close()
+
+
+@dataclass
+class Conduit:
+    sender: Sender
+    worker: Process
+    sender_without_database: Sender
 
 
 @pytest.fixture(scope="module")
@@ -70,39 +97,28 @@ def new_events(receiver):
 
 
 @pytest.fixture(scope="module")
-def environ(receiver, tmp_path_factory):
-    """The environment of the module's Conduit processes: Sentry is the receiver."""
+def conduit(receiver, tmp_path_factory):
+    """The module's Conduit processes, started at once (each takes seconds to load the app),
+    Sentry's DSN the receiver's: a sender; a worker on the sender's broker; and a sender whose
+    database does not answer."""
     folder = tmp_path_factory.mktemp("sentry")
-    return conduit_environment(folder, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
-
-
-@pytest.fixture(scope="module")
-def sender(environ, tmp_path_factory):
-    """`sender(method, path, **call)`: one request through tests.ops.worker_app's app, in one
-    process for the module, which flushes Sentry before it answers; its status and body."""
-    errors = tmp_path_factory.mktemp("sender") / "stderr.log"
-    with (
-        open(errors, "wb") as stderr,
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.ops.worker_app"],
-            cwd=PROJECT_ROOT,
-            env=environ,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        ) as process,
-    ):
-
-        def send(method, path, **call):
-            process.stdin.write(json.dumps(dict(call, method=method, path=path)) + "\n")
-            process.stdin.flush()
-            answer = process.stdout.readline()
-            assert answer, "the sender process exited:\n" + errors.read_text()[-3000:]
-            return json.loads(answer)
-
-        yield send
-        process.stdin.close()
+    environ = conduit_environment(folder, TEST_SENTRY_DSN=receiver.dsn, RELEASE=RELEASE)
+    closed_port = f"mysql+pymysql://root@127.0.0.1:{free_port()}/conduit"
+    without_database = {**environ, "TEST_DATABASE_URL": closed_port}
+    with process_group() as group:
+        worker = start(
+            ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
+            environ,
+            folder / "worker.log",
+            group,
+        )
+        sender = Sender(environ, folder / "sender.log")
+        sender_without_database = Sender(without_database, folder / "no-database.log")
+        try:
+            yield Conduit(sender, worker, sender_without_database)
+        finally:
+            sender.close()
+            sender_without_database.close()
 
 
 def test_sentry_is_off_in_the_test_process():
@@ -124,9 +140,9 @@ def test_the_test_config_ignores_a_developers_sentry_dsn(monkeypatch):
 
 @pytest.mark.system
 def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(
-    receiver, new_events, sender
+    receiver, new_events, conduit
 ):
-    answer = sender(
+    answer = conduit.sender(
         "POST",
         "/ops/explode",
         headers=secret_headers("view-error-7"),
@@ -145,25 +161,18 @@ def test_an_unhandled_view_error_reaches_sentry_once_tagged_and_scrubbed(
 
 @pytest.mark.system
 def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(
-    receiver, new_events, environ, sender, tmp_path
+    receiver, new_events, conduit
 ):
-    with process_group() as group:
-        worker = start(
-            ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
-            environ,
-            tmp_path / "worker.log",
-            group,
-        )
-        answer = sender(
-            "POST",
-            "/ops/explode-task",
-            headers=secret_headers("task-error-9"),
-            json={"subscription_id": 7},
-        )
-        wait_until(new_events, 60, "the worker to report the task's error")
-        # Warm shutdown flushes whatever else the worker had to send before it exits.
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+    answer = conduit.sender(
+        "POST",
+        "/ops/explode-task",
+        headers=secret_headers("task-error-9"),
+        json={"subscription_id": 7},
+    )
+    conduit.worker.wait_until(new_events, 60, "the worker to report the task's error")
+    # Warm shutdown flushes whatever else the worker had to send before it exits.
+    conduit.worker.send_signal(signal.SIGTERM)
+    conduit.worker.wait(timeout=60)
 
     [event] = new_events()
     assert event["tags"]["request_id"] == "task-error-9"
@@ -176,8 +185,8 @@ def test_an_unhandled_task_error_reaches_sentry_once_tagged_and_scrubbed(
 
 
 @pytest.mark.system
-def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(new_events, sender):
-    answer = sender("GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
+def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(new_events, conduit):
+    answer = conduit.sender("GET", "/ops/sql-bug", headers={"X-Request-ID": "sql-bug-3"})
 
     [event] = new_events()
     assert event["tags"]["request_id"] == "sql-bug-3"
@@ -186,12 +195,9 @@ def test_a_database_error_that_is_a_bug_reaches_sentry_as_a_500(new_events, send
 
 
 @pytest.mark.system
-def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(receiver, new_events, tmp_path):
-    closed_port = f"mysql+pymysql://root@127.0.0.1:{free_port()}/conduit"
-    environ = conduit_environment(
-        tmp_path, TEST_SENTRY_DSN=receiver.dsn, TEST_DATABASE_URL=closed_port
-    )
-    answer = send_request(environ, "GET", "/api/profiles/ada")
+def test_an_unreachable_database_is_a_503_that_sentry_does_not_see(new_events, conduit):
+    answer = conduit.sender_without_database("GET", "/api/profiles/ada")
+    conduit.sender_without_database.close()  # nothing more to send at its exit either
 
     assert answer["status"] == 503
     assert answer["body"] == {"errors": {"database": ["unavailable, try again shortly"]}}
