@@ -16,6 +16,10 @@ The same counter keeps other values a read needs, e.g. the viewer a token names
 (`remembered`, blueprints/users/auth.py): a read with a token then costs no lookup of its own,
 and a committed change to users reaches every process at once.
 
+A request reads the counter once, when it first needs it (a commit of its own reads it anew):
+what it computes after that read can only be newer than the generation it is kept under, never
+older, so a value kept at a generation is never staler than that generation.
+
 The counter is read on a connection of each thread's own, with the GET command packed once:
 redis-py's pool and command layers would cost several times the round trip itself, on every
 cached request.
@@ -38,7 +42,7 @@ from functools import wraps
 from hashlib import blake2b
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import quote_etag
@@ -55,6 +59,8 @@ RETRY_SECONDS = 1.0
 REDIS_TIMEOUT_SECONDS = 0.25
 READ_METHODS = frozenset({"GET", "HEAD"})
 _WROTE = "read_cache_wrote"
+_GENERATION = "read_cache_generation"  # the request's reading of the counter
+_UNREAD = object()
 T = TypeVar("T")
 
 
@@ -104,7 +110,17 @@ class ReadCache:
         self.unreachable_until = time.monotonic() + RETRY_SECONDS
 
     def generation(self) -> bytes | None:
-        """The current generation; None when Redis cannot tell (then nothing is cached)."""
+        """The current generation, read once per request; None when Redis cannot tell (then
+        nothing is cached)."""
+        if not has_request_context():
+            return self._current_generation()
+        generation = getattr(request, _GENERATION, _UNREAD)
+        if generation is _UNREAD:
+            generation = self._current_generation()
+            setattr(request, _GENERATION, generation)
+        return generation
+
+    def _current_generation(self) -> bytes | None:
         if time.monotonic() < self.unreachable_until:
             return None
         try:
@@ -137,8 +153,9 @@ class ReadCache:
     def answer(self, key: str, compute: Callable[[], Response]) -> Response:
         """The answer for `key`: from memory when computed at the current generation, else
         from `compute()` (kept when it is a 200)."""
-        generation = self.generation()
+        generation = self._current_generation()
         if generation is None:
+            setattr(request, _GENERATION, generation)
             response = compute()
             response.headers["X-Cache"] = "bypass"
             return response
@@ -152,6 +169,7 @@ class ReadCache:
             response = Response(entry.body, headers=entry.headers)
             response.conditional_ready = True  # type: ignore[attr-defined]
             return response
+        setattr(request, _GENERATION, generation)  # a hit needs no reading kept for the request
         response = compute()
         if response.status_code == 200 and not response.direct_passthrough:
             body = response.get_data()
@@ -175,27 +193,53 @@ class ReadCache:
     def value(self, key: Hashable, compute: Callable[[], T | None]) -> T | None:
         """`compute()`, remembered while the generation stays the same (at most
         MAX_AGE_SECONDS); computed every time when Redis cannot tell. None is not remembered."""
+        value = self.known(key)
+        if value is None:
+            value = compute()
+            self.keep(key, value)
+        return value
+
+    def known(self, key: Hashable) -> Any:
+        """The value kept for `key` at the current generation, if any (else None)."""
         generation = self.generation()
         if generation is None:
-            return compute()
-        now = time.monotonic()
+            return None
         kept = self.values.get(key)
-        if kept is not None and kept[0] == generation and now - kept[1] < self.max_age:
+        if kept is not None and kept[0] == generation and time.monotonic() - kept[1] < self.max_age:
             return kept[2]
-        value = compute()
-        if value is not None:
-            with self.storing:
-                self.values[key] = (generation, now, value)
-                self.values.move_to_end(key)
-                if len(self.values) > self.max_entries:
-                    self.values.popitem(last=False)
-        return value
+        return None
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        """Keep `value` for `key` at the request's generation (read before `value` was
+        computed); nothing when Redis cannot tell or `value` is None."""
+        generation = self.generation()
+        if generation is None or value is None:
+            return
+        with self.storing:
+            self.values[key] = (generation, time.monotonic(), value)
+            self.values.move_to_end(key)
+            if len(self.values) > self.max_entries:
+                self.values.popitem(last=False)
 
 
 def remembered(key: Hashable, compute: Callable[[], T | None]) -> T | None:
     """`compute()`, from the read cache when one is configured (see ReadCache.value)."""
     cache: ReadCache | None = current_app.extensions.get("read_cache")
     return compute() if cache is None else cache.value(key, compute)
+
+
+def known(key: Hashable) -> Any:
+    """The value the read cache keeps for `key` at the current generation; None without one
+    (see ReadCache.known)."""
+    cache: ReadCache | None = current_app.extensions.get("read_cache")
+    return None if cache is None else cache.known(key)
+
+
+def keep(key: Hashable, value: Any) -> None:
+    """Keep `value` for `key` in the read cache, when one is configured (see ReadCache.keep)."""
+    cache: ReadCache | None = current_app.extensions.get("read_cache")
+    if cache is not None:
+        cache.keep(key, value)
 
 
 def body_etag(body: bytes) -> str:
@@ -242,6 +286,8 @@ def _after_commit(session: Session) -> None:
         cache = current_app.extensions.get("read_cache") if current_app else None
         if cache is not None:
             cache.bump()
+            if has_request_context():  # what the request reads next is newer than its reading
+                setattr(request, _GENERATION, _UNREAD)
 
 
 def _after_soft_rollback(session: Session, previous_transaction) -> None:

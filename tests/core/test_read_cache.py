@@ -198,3 +198,65 @@ def test_a_token_revoked_by_a_password_change_is_refused_at_once(client, read_ca
     assert refused.status_code == 401
     fresh = {"Authorization": f"Token {changed.get_json()['user']['token']}"}
     assert get(client, "/api/articles", fresh).status_code == 200
+
+
+def counting(statements: list[str]) -> list[str]:
+    """The statements that count articles (the page statement's total, a tag's sizes)."""
+    return [sql for sql in statements if "count(" in sql.lower() or "sum(" in sql.lower()]
+
+
+def test_a_list_total_is_remembered_until_a_write_changes_it(client, read_cache):
+    author, fan = make_user(), make_user()
+    make_article(author, title="First", tags=["kept"])
+    headers = auth_headers(fan)  # a viewer's lists are not cached answers: only their totals
+    paths = [
+        "/api/articles",
+        "/api/articles?tag=kept",
+        f"/api/articles?author={author.username}",
+        f"/api/articles?favorited={fan.username}",
+        "/api/articles?offset=5",  # past the end: its total needs a statement of its own
+    ]
+    first = [get(client, path, headers).get_json()["articlesCount"] for path in paths]
+
+    with counted_queries() as statements:
+        again = [get(client, path, headers).get_json()["articlesCount"] for path in paths]
+    created = client.post(
+        "/api/articles",
+        json={"article": {"title": "Second", "description": "d", "body": "b", "tagList": ["kept"]}},
+        headers=auth_headers(author),
+    )
+    assert created.status_code == 201
+    assert client.post("/api/articles/second/favorite", headers=headers).status_code == 200
+    after = [get(client, path, headers).get_json()["articlesCount"] for path in paths]
+
+    assert first == again == [1, 1, 1, 0, 1]
+    assert counting(statements) == []
+    assert after == [2, 2, 2, 1, 2]
+
+
+def test_the_feed_total_is_counted_on_every_read(client, read_cache):
+    viewer, first, second = make_user(), make_user(), make_user()
+    make_article(first)
+    make_article(second)
+    headers = auth_headers(viewer)
+    client.post(f"/api/profiles/{first.username}/follow", headers=headers)
+    assert get(client, "/api/articles/feed?limit=1", headers).get_json()["articlesCount"] == 1
+
+    # A follow changes no anonymous answer, so not the cache's generation either.
+    client.post(f"/api/profiles/{second.username}/follow", headers=headers)
+
+    assert get(client, "/api/articles/feed?limit=1", headers).get_json()["articlesCount"] == 2
+
+
+def test_a_request_reads_the_generation_once(client, read_cache, monkeypatch):
+    make_article(make_user(), tags=["read"])
+    headers = auth_headers(make_user())
+    reads = []
+    read_counter = read_cache._read_counter
+    monkeypatch.setattr(read_cache, "_read_counter", lambda: reads.append(1) or read_counter())
+
+    # The answer or the viewer, the tag's sizes, the total: each kept at one generation.
+    get(client, "/api/articles?tag=read", {})
+    get(client, "/api/articles?tag=read", headers)
+
+    assert len(reads) == 2
