@@ -171,7 +171,7 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
         tags = weighted_distinct(rng, range(TAG_COUNT), tag_weights, rng.randint(2, 4))
         # What the articles service keeps on each article (a bulk load bypasses it).
         article_rows[-1]["favorites_count"] = favorites_count[article_id]
-        article_rows[-1]["tag_list"] = json.dumps([tag_names[tag] for tag in tags])
+        article_rows[-1]["tag_list"] = json.dumps(sorted(tag_names[tag] for tag in tags))
         for position, tag in enumerate(tags):
             article_tag_rows.append(
                 {"article_id": article_id, "tag_id": tag + 1, "position": position}
