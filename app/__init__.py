@@ -14,7 +14,7 @@ from config import get_config
 
 from .cache import init_read_cache
 from .cli import register_commands
-from .engines import prepare_pool
+from .engines import init_autocommit_reads, prepare_pool
 from .errors import register_error_handlers
 from .extensions import cors, db, migrate
 from .idempotency import init_idempotency, mark_executed
@@ -124,6 +124,7 @@ def create_app(config_name: str | None = None) -> Flask:
         for engine in db.engines.values():
             prepare_engine(engine, app.config["SQLITE_BEGIN"])
             prepare_pool(engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
+        init_autocommit_reads(app, db.engine)
     init_replicas(app, API_PREFIX)
     init_celery(app)
     init_cors(app)

@@ -10,16 +10,26 @@ a second engine (a read replica) gets the same by calling `prepare_pool` on it.
   the failure, and a read (GET, HEAD) is tried once more on a new one (`app.errors`).
 - One ROLLBACK per request, not two: a connection goes back to the pool without the pool's own
   rollback when its last transaction already ended (the session's ROLLBACK or COMMIT).
+- None for a read (MariaDB): GET and HEAD requests read on a second pool whose connections are
+  in autocommit (`init_autocommit_reads`, routed by app/sessions.py), so each statement is a
+  transaction of its own and the request ends without a round trip. What a hot read shows
+  comes from one statement (a page with its total, or with the total the read cache keeps at
+  its generation; one article); its other statements (the viewer, a tag's size) only choose
+  what to read. A write in such a request (a flush, an INSERT/UPDATE/DELETE) and a locking
+  read go to the primary pool in a transaction, and so do the request's reads after a write,
+  which must see it.
 """
 
 import time
 
-from sqlalchemy import event
+from flask import Flask
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
 IN_TRANSACTION = "conduit_in_transaction"
 IDLE_SINCE = "conduit_idle_since"
+READ_ENGINE = "database_reader"  # app.extensions: the autocommit pool of GETs and HEADs
 
 
 def prepare_pool(engine: Engine, ping_after_idle: float) -> None:
@@ -58,3 +68,28 @@ def prepare_pool(engine: Engine, ping_after_idle: float) -> None:
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool discards this connection and checks out another (a new one if need be).
             raise DisconnectionError(f"ping after idle failed: {error}") from error
+
+
+def init_autocommit_reads(app: Flask, engine: Engine) -> None:
+    """On MariaDB with DATABASE_AUTOCOMMIT_READS: a second pool on `engine`'s database, in
+    autocommit, for the reads of GET and HEAD requests (app.extensions[READ_ENGINE])."""
+    if not app.config["DATABASE_AUTOCOMMIT_READS"] or engine.dialect.name not in (
+        "mysql",
+        "mariadb",
+    ):
+        return
+    app.extensions[READ_ENGINE] = autocommit_engine(
+        engine,
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        app.config["DATABASE_PING_AFTER_IDLE_SECONDS"],
+    )
+
+
+def autocommit_engine(engine: Engine, engine_options: dict, ping_after_idle: float) -> Engine:
+    """A pool on `engine`'s database whose connections are in autocommit, and which sends no
+    ROLLBACK when a session closes (there is no transaction to end)."""
+    reader = create_engine(
+        engine.url, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True, **engine_options
+    )
+    prepare_pool(reader, ping_after_idle)
+    return reader

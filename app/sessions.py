@@ -1,21 +1,42 @@
-"""The session class of `db`: it sends the reads of a request to the replica chosen for it
-(app/replicas.py), and notes that a request committed."""
+"""The session of `db`: it sends the reads of a request to the replica chosen for it
+(app/replicas.py), or those of a GET or HEAD to the autocommit pool (app/engines.py), and notes
+that a request committed."""
 
-from flask import g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 
+from .engines import READ_ENGINE
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+WROTE = "conduit_wrote"  # session.info: the session wrote; its reads go where its writes are
+
 
 class RoutingSession(Session):
-    """The session of `db`: a read of a request routed to a replica goes there, any write (and
-    a flush) to the primary; everything else as Flask-SQLAlchemy decides."""
+    """The session of `db`: a read of a request routed to a replica goes there, a read of a GET
+    or HEAD that has not written to the autocommit pool, any write (and a flush) and a locking
+    read to the primary; everything else as Flask-SQLAlchemy decides."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        if bind is None and not self._flushing and not getattr(clause, "is_dml", False):
-            replica = g.get("database_replica") if has_app_context() else None
-            if replica is not None:
-                return replica.engine
+        if bind is None:
+            if self._flushing or getattr(clause, "is_dml", False):
+                self.info[WROTE] = True
+            elif has_app_context():
+                replica = g.get("database_replica")
+                if replica is not None:
+                    return replica.engine
+                reader = current_app.extensions.get(READ_ENGINE)
+                if reader is not None and self._reads_without_transaction(clause):
+                    return reader
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+    def _reads_without_transaction(self, clause) -> bool:
+        return (
+            has_request_context()
+            and request.method in READ_METHODS
+            and not self.info.get(WROTE)
+            and getattr(clause, "_for_update_arg", None) is None
+        )
 
 
 @event.listens_for(RoutingSession, "after_commit")

@@ -97,6 +97,9 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
             self.SQLALCHEMY_DATABASE_URI, self.DATABASE_TIMEOUT
         )
+        # MariaDB: GET and HEAD requests read on connections in autocommit, so a read ends
+        # without a ROLLBACK round trip (app/engines.py).
+        self.DATABASE_AUTOCOMMIT_READS = self.autocommit_reads_enabled()
         self.configure_replicas()
         self.MAX_CONTENT_LENGTH = int(environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
         self.CELERY_BROKER_URL = environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -150,6 +153,9 @@ class Config:
     def sentry_dsn_from_environment(self) -> str:
         """Where this environment reports errors (Sentry); empty means nowhere."""
         return os.environ.get("SENTRY_DSN", "")
+
+    def autocommit_reads_enabled(self) -> bool:
+        return env_flag("DATABASE_AUTOCOMMIT_READS", True)
 
     def read_cache_redis_url_from_environment(self) -> str:
         """The Redis of the read cache's generation counter; empty means no read cache."""

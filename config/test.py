@@ -36,6 +36,11 @@ class Test(Config):
         # of the limits build apps of their own with them on (tests/core/test_rate_limits.py).
         return env_flag("RATELIMIT_ENABLED", False)
 
+    def autocommit_reads_enabled(self) -> bool:
+        # Off: a test's reads must see its own transaction (tests/core/test_autocommit_reads.py
+        # turns them on with a real engine).
+        return False
+
     def read_cache_redis_url_from_environment(self) -> str:
         # Off unless asked for: the cache's own tests turn it on with a Redis of their choice.
         return os.environ.get("TEST_READ_CACHE_REDIS_URL", "")
