@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Result,
     Row,
     Select,
     String,
@@ -102,6 +103,15 @@ def _mariadb_api_timestamp(element, compiler, **kw) -> str:
     column = compiler.process(element.clauses, **kw)
     pattern = compiler.process(literal("%Y-%m-%dT%H:%i:%s.%f"), **kw)
     return f"CONCAT(LEFT(DATE_FORMAT({column}, {pattern}), 23), 'Z')"
+
+
+def read(statement: Select, parameters: dict[str, Any]) -> Result:
+    """Run a read of the session on its connection (the session's pending changes flushed
+    first, as the session would): the ORM's execution layer, which column selects do not
+    need, cost some 45,000 instructions per statement (about 1% of an uncached page)."""
+    session = db.session()
+    session.flush()
+    return session.connection().execute(statement, parameters)
 
 
 @dataclass(frozen=True)
@@ -272,7 +282,7 @@ def _tag_sizes_statement() -> Select:
 
 def _tag_sizes(tag: str) -> tuple[int, int] | None:
     """How many articles carry `tag` and how many there are in all; None for an unknown tag."""
-    sizes = db.session.execute(_tag_sizes_statement(), {"tag": tag}).first()
+    sizes = read(_tag_sizes_statement(), {"tag": tag}).first()
     return None if sizes is None else tuple(sizes)
 
 
@@ -308,7 +318,7 @@ def list_articles(
             return [], 0
     total_key = None if "followed_by" in given else ("articles total", filters)
     total = None if total_key is None else known(total_key)
-    rows = db.session.execute(
+    rows = read(
         page_statement(given, by_date, viewer is not None, with_total=total is None),
         {**parameters, "viewer_id": viewer, "limit": limit, "offset": offset},
     ).all()
@@ -319,7 +329,7 @@ def list_articles(
     elif offset == 0:
         total = 0
     else:
-        total = db.session.execute(count_statement(given), parameters).scalar_one()
+        total = read(count_statement(given), parameters).scalar_one()
     if total_key is not None:
         keep(total_key, total)
     return rows, total
@@ -338,5 +348,5 @@ def _find_statement(viewed: bool) -> Select:
 def find_article(slug: str, viewer: int | None) -> Row:
     """The article at `slug`, body included, as `viewer` sees it; 404 if there is none."""
     parameters = {"slug": slug, "viewer_id": viewer}
-    row = db.session.execute(_find_statement(viewer is not None), parameters).first()
+    row = read(_find_statement(viewer is not None), parameters).first()
     return found(row, "article")
