@@ -4,7 +4,7 @@ folder, with GTID replication, which a test may stop, start and slow down."""
 import shutil
 from pathlib import Path
 
-from tests.processes import OwnMariaDB
+from tests.processes import OwnMariaDB, Process
 
 REPLICATION_USER = "replication"
 REPLICATION_PASSWORD = "replication-secret"
@@ -37,8 +37,11 @@ class ReplicatedPair:
     def start(self) -> None:
         self.primary.install()
         shutil.copytree(self.primary.datadir, self.replica.datadir, symlinks=True)
-        self.primary.start()
-        self.replica.start()
+        # Both servers boot at once (OwnMariaDB.start would wait for each in turn).
+        for server in (self.primary, self.replica):
+            Process.start(server)
+        for server in (self.primary, self.replica):
+            server.wait_until(server.answers, 60, "the test's MariaDB to accept connections")
         user = f"'{REPLICATION_USER}'@'{self.replication_host}'"
         self.primary.sql(f"CREATE USER {user} IDENTIFIED BY '{REPLICATION_PASSWORD}'")
         self.primary.sql(f"GRANT REPLICATION SLAVE ON *.* TO {user}")

@@ -76,10 +76,11 @@ def replicated_app(pair, redis_server):
 
 @pytest.fixture
 def lagging(pair, replicated_app, monkeypatch):
-    """The replica applies each write 5 s after the primary, and the app still counts it as
-    healthy (a lag of up to 30 s allowed): only read-your-writes keeps the writer off it."""
+    """The replica applies each write 3 s after the primary (the anonymous read that must miss
+    the write comes right after it), and the app still counts it as healthy (a lag of up to
+    30 s allowed): only read-your-writes keeps the writer off it."""
     monkeypatch.setattr(replicated_app.extensions["database_replicas"], "max_lag", 30)
-    pair.follow(delay=5)
+    pair.follow(delay=3)
     yield
     pair.follow(delay=0)
     wait_until(pair.caught_up, 30, "the replica to catch up")
