@@ -15,6 +15,7 @@ tests, which run in seconds); one that is not marked cannot start a process.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -116,6 +117,10 @@ def app():
         prepare_schema(db.engine, migrate)
     # Commits and rollbacks of the code under test become savepoints of the test's transaction.
     db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+    # What is loaded by now (modules, the app, the contract's schemas) lives as long as the
+    # run: the garbage collector stops scanning it at each full collection (about 0.4 s of CPU
+    # per process of the API tests).
+    gc.freeze()
     return app
 
 
