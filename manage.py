@@ -4,6 +4,7 @@
 import fnmatch
 import os
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import click
@@ -15,6 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 # pytest-xdist worker processes for a run: most real-process tests wait rather than compute, so
 # more workers than this machine's 2 cores pay off; `-n 0` (or any -n given) overrides it.
 TEST_PROCESSES = "4"
+# The API and unit tests alone (`-m "not system"`) compute: a worker a core, since each worker
+# costs some 2 s of CPU to start (it imports the app and every test module).
+API_TEST_PROCESSES = str(min(os.cpu_count() or 2, 4))
 
 
 def build_app():
@@ -86,9 +90,13 @@ def write_bytecode_caches() -> None:
 
 
 def parallel_options(pytest_args: tuple[str, ...]) -> list[str]:
-    """`-n TEST_PROCESSES` unless the arguments choose their own number of processes."""
+    """`-n TEST_PROCESSES` (API_TEST_PROCESSES when system tests are deselected) unless the
+    arguments choose their own number of processes."""
     if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
         return []
+    markers = [expression for option, expression in pairwise(pytest_args) if option == "-m"]
+    if markers and all("not system" in expression for expression in markers):
+        return ["-n", API_TEST_PROCESSES]
     return ["-n", TEST_PROCESSES]
 
 

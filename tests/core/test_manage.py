@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from manage import TEST_PROCESSES, cli, parallel_options
+from manage import API_TEST_PROCESSES, TEST_PROCESSES, cli, parallel_options
 from tests.databases import database_exists, drop_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +78,9 @@ def test_the_tests_run_in_parallel_processes_unless_told_how_many():
     assert parallel_options(("-k", "login")) == ["-n", TEST_PROCESSES]
     assert parallel_options(("-n", "0")) == []
     assert parallel_options(("--numprocesses=2",)) == []
+    assert parallel_options(("-m", "not system")) == ["-n", API_TEST_PROCESSES]
+    assert parallel_options(("-m", "not system", "-n", "3")) == []
+    assert parallel_options(("-m", "fleet")) == ["-n", TEST_PROCESSES]
 
 
 @pytest.mark.system
