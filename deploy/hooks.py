@@ -17,6 +17,7 @@ master keeps accepting for that long first, and only then stops as TERM always d
 balancer notices before the process stops accepting.
 """
 
+import contextlib
 import mmap
 import os
 import select
@@ -40,14 +41,24 @@ def error_report_path(pidfile: str) -> str:
 
 
 def write_error_report(pidfile: str | None, text: str) -> None:
-    """Record why this deploy failed; the first failure is kept (later ones are its echoes)."""
+    """Record why this deploy failed; the first failure is kept (later ones are its echoes).
+
+    Written whole before it appears (a hard link of a finished file), so whoever sees the
+    report exist reads all of it.
+    """
     if not pidfile:
         return
+    path = error_report_path(pidfile)
+    draft = f"{path}.{os.getpid()}"
     try:
-        with open(error_report_path(pidfile), "x", encoding="utf-8") as report:
+        with open(draft, "w", encoding="utf-8") as report:
             report.write(text + "\n")
+        os.link(draft, path)  # fails if a report is there: the first one stays
     except OSError:
         pass
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(draft)
 
 
 def describe_failure(error: BaseException) -> str:
