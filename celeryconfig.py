@@ -52,15 +52,21 @@ elif broker_url.startswith("filesystem://"):
     _instance.mkdir(parents=True, exist_ok=True)
     beat_schedule_filename = str(_instance / "celerybeat-schedule")
 
-if broker_url.startswith("filesystem://"):
-    _folders = {name: _instance / name for name in ("queue", "processed", "control")}
-    for _folder in _folders.values():
-        _folder.mkdir(parents=True, exist_ok=True)
-    broker_transport_options = {
-        "data_folder_in": str(_folders["queue"]),
-        "data_folder_out": str(_folders["queue"]),
-        "processed_folder": str(_folders["processed"]),
-        "control_folder": str(_folders["control"]),
+
+def filesystem_broker_options(folder: Path) -> dict:
+    """The filesystem transport's options for a broker in `folder` (its folders made)."""
+    folders = {name: folder / name for name in ("queue", "processed", "control")}
+    for path in folders.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
         "store_processed": False,
         "polling_interval": 0.1,
     }
+
+
+if broker_url.startswith("filesystem://"):
+    broker_transport_options = filesystem_broker_options(_instance)

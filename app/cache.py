@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from werkzeug.http import quote_etag
 
 from .extensions import db
+from .sessions import READ_METHODS
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,6 @@ CACHED_TABLES = frozenset({"articles", "users", "favorites", "tags", "article_ta
 MAX_AGE_SECONDS = 1.0
 RETRY_SECONDS = 1.0
 REDIS_TIMEOUT_SECONDS = 0.25
-READ_METHODS = frozenset({"GET", "HEAD"})
 _WROTE = "read_cache_wrote"
 _GENERATION = "read_cache_generation"  # the request's reading of the counter
 _UNREAD = object()

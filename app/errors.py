@@ -14,13 +14,13 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .sentry import report_exception
+from .sessions import READ_METHODS
 from .transactions import LOCK_WAIT_TIMEOUT, database_error_codes
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-READ_METHODS = {"GET", "HEAD"}
 HTTP_MESSAGES = {
     400: "bad request",
     401: "authentication required",

@@ -28,10 +28,10 @@ from .engines import prepare_pool
 from .extensions import db
 from .metrics import db_replica_lag
 from .security import read_token
+from .sessions import READ_METHODS
 
 log = logging.getLogger(__name__)
 
-READ_METHODS = frozenset({"GET", "HEAD"})
 HEALTH_CACHE_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 2
 # How long a replica may take to catch up with a reader's own write before the primary serves.

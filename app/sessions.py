@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from .engines import READ_ENGINE
 
-READ_METHODS = frozenset({"GET", "HEAD"})
+READ_METHODS = frozenset({"GET", "HEAD"})  # the methods that only read (app-wide)
 WROTE = "conduit_wrote"  # session.info: the session wrote; its reads go where its writes are
 
 

@@ -19,6 +19,7 @@ from app.errors import ApiError
 from app.events import publish
 from app.extensions import db
 from app.tasks import broker_settings
+from celeryconfig import filesystem_broker_options
 from config import get_config
 from tests.databases import create_database, database_exists, drop_database, migrate
 from tests.processes import CeleryWorker, OwnRedis
@@ -29,7 +30,6 @@ from .support import (
     NO_SWEEP_SETTINGS,
     SHARED_REDIS_URL,
     RealWorker,
-    filesystem_broker_options,
     forget_rabbitmq_queue,
     forget_redis_queue,
     keeping_celery_settings,

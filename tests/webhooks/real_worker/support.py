@@ -99,21 +99,6 @@ class RealWorker:
     own_redis: OwnRedis | None = None
 
 
-def filesystem_broker_options(folder: Path) -> dict:
-    """The filesystem transport's folders, as celeryconfig.py lays them out."""
-    folders = {name: folder / name for name in ("queue", "processed", "control")}
-    for path in folders.values():
-        path.mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
-
-
 def worker_environment(
     database_url: str, broker_url: str, folder: Path, queue: str, settings: dict | None = None
 ) -> dict:
