@@ -33,6 +33,9 @@ blueprint.rate_limits = ("webhooks_per_client",)
 webhook_envelope = Envelope("webhook", WebhookOutput)
 secret_envelope = Envelope("webhook", WebhookSecretOutput)
 delivery_envelope = Envelope("delivery", DeliveryOutput)
+webhooks_envelope = Envelope("webhooks", WebhookOutput, many=True, count="webhooksCount")
+deliveries_envelope = Envelope("deliveries", DeliveryOutput, many=True, count="deliveriesCount")
+attempts_envelope = Envelope("attempts", AttemptOutput, many=True, count="attemptsCount")
 NO_SUCH_WEBHOOK = "The client has no webhook with this id"
 NO_SUCH_DELIVERY = "No such webhook, or no such delivery of it"
 DISABLED = "The webhook is disabled: enable it first"
@@ -50,10 +53,7 @@ def create_webhook(client, fields):
 
 @blueprint.get("/webhooks")
 @requires_client_key
-@documents(
-    query=PageQuery,
-    output=Envelope("webhooks", WebhookOutput, many=True, count="webhooksCount"),
-)
+@documents(query=PageQuery, output=webhooks_envelope)
 def list_webhooks(client, page):
     """The calling client's webhooks, oldest first."""
     return webhooks_page(client, **page)
@@ -116,11 +116,7 @@ def ping_webhook(client, webhook_id):
 
 @blueprint.get("/webhooks/<int:webhook_id>/deliveries")
 @requires_client_key
-@documents(
-    query=PageQuery,
-    output=Envelope("deliveries", DeliveryOutput, many=True, count="deliveriesCount"),
-    responses={404: NO_SUCH_WEBHOOK},
-)
+@documents(query=PageQuery, output=deliveries_envelope, responses={404: NO_SUCH_WEBHOOK})
 def list_deliveries(client, page, webhook_id):
     """A webhook's deliveries, newest first: event, status, attempts, last result, times."""
     return deliveries_page(find_webhook(client, webhook_id), **page)
@@ -141,11 +137,7 @@ def redeliver_delivery(client, webhook_id, delivery_id):
 
 @blueprint.get("/webhooks/<int:webhook_id>/deliveries/<delivery_id>/attempts")
 @requires_client_key
-@documents(
-    query=PageQuery,
-    output=Envelope("attempts", AttemptOutput, many=True, count="attemptsCount"),
-    responses={404: NO_SUCH_DELIVERY},
-)
+@documents(query=PageQuery, output=attempts_envelope, responses={404: NO_SUCH_DELIVERY})
 def list_delivery_attempts(client, page, webhook_id, delivery_id):
     """A delivery's attempts, oldest first: when, how long, status code or error, and the
     first KiB of the answer."""
