@@ -42,7 +42,7 @@ from functools import wraps
 from hashlib import blake2b
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, has_request_context, request
+from flask import Flask, Request, Response, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import quote_etag
@@ -247,8 +247,8 @@ def body_etag(body: bytes) -> str:
     return blake2b(body, digest_size=12).hexdigest()
 
 
-def _anonymous() -> bool:
-    return not request.headers.get("Authorization", "").strip()
+def _anonymous(served: Request) -> bool:
+    return not served.headers.get("Authorization", "").strip()
 
 
 def cached_for_anonymous(api_function):
@@ -256,12 +256,13 @@ def cached_for_anonymous(api_function):
 
     @wraps(api_function)
     def decorated_cached_for_anonymous_function(*args, **kwargs):
-        cache: ReadCache | None = current_app.extensions.get("read_cache")
-        if cache is None or request.method not in READ_METHODS or not _anonymous():
+        app = current_app._get_current_object()
+        cache: ReadCache | None = app.extensions.get("read_cache")
+        served = request._get_current_object()
+        if cache is None or served.method not in READ_METHODS or not _anonymous(served):
             return api_function(*args, **kwargs)
         return cache.answer(
-            request.full_path,
-            lambda: current_app.make_response(api_function(*args, **kwargs)),
+            served.full_path, lambda: app.make_response(api_function(*args, **kwargs))
         )
 
     return decorated_cached_for_anonymous_function
@@ -307,7 +308,8 @@ def conditional_get(response: Response) -> Response:
     """Every GET answer gets an ETag (a 304 when the client has it) and a Cache-Control that
     lets shared caches keep anonymous answers, revalidated on each use: any write may change
     them, so no answer is fresh for a fixed time."""
-    if request.method not in READ_METHODS or response.status_code != 200:
+    served = request._get_current_object()
+    if served.method not in READ_METHODS or response.status_code != 200:
         return response
     if response.direct_passthrough:  # a file: werkzeug's send_file made it conditional
         return response
@@ -315,10 +317,10 @@ def conditional_get(response: Response) -> Response:
         if response.get_etag()[0] is None:
             response.set_etag(body_etag(response.get_data()))
         if "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = cache_control(_anonymous())
+            response.headers["Cache-Control"] = cache_control(_anonymous(served))
             response.vary.add("Authorization")
-    if "If-None-Match" in request.headers:
-        return response.make_conditional(request)
+    if "If-None-Match" in served.headers:
+        return response.make_conditional(served)
     return response
 
 

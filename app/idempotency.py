@@ -136,7 +136,7 @@ def _forget(row: IdempotentRequest) -> None:
 
 def begin_idempotent_request() -> Response | None:
     """Before a write's view: claim its key, or answer a repeat (replay, 409, 422)."""
-    if request.method not in METHODS:
+    if request._get_current_object().method not in METHODS:
         return None
     key = request.headers.get(HEADER)
     if key is None:
@@ -182,7 +182,7 @@ def begin_idempotent_request() -> Response | None:
 
 def mark_executed() -> None:
     """In the view's transaction: its work and this mark commit together, or neither."""
-    claim_id = g.get("idempotent_request_id")
+    claim_id = g._get_current_object().get("idempotent_request_id")
     if claim_id is not None:
         db.session.execute(
             update(IdempotentRequest).where(IdempotentRequest.id == claim_id).values(executed=True)
@@ -191,7 +191,7 @@ def mark_executed() -> None:
 
 def finish_idempotent_request(response: Response) -> Response:
     """After a claimed write's view: store its answer; a 5xx lets go of the key instead."""
-    claim_id = g.pop("idempotent_request_id", None)
+    claim_id = g._get_current_object().pop("idempotent_request_id", None)
     if claim_id is None:
         return response
     stored = response.status_code < 500
@@ -221,7 +221,7 @@ def finish_idempotent_request(response: Response) -> Response:
 
 def release_unfinished_claim(error: BaseException | None) -> None:
     """A request that ended without an answer (an exception no handler took) lets go."""
-    claim_id = g.pop("idempotent_request_id", None)
+    claim_id = g._get_current_object().pop("idempotent_request_id", None)
     if claim_id is None:
         return
     try:

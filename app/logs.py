@@ -92,12 +92,13 @@ def configure_logging(app: Flask) -> None:
 def assign_request_id() -> None:
     """Take the caller's X-Request-ID when it is sane, else make one (32 random hex digits, as
     a uuid4 would read, for a quarter of its cost)."""
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if VALID_REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    given = request._get_current_object().headers.get(REQUEST_ID_HEADER, "")
+    request_id = given if VALID_REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    g._get_current_object().request_id = request_id
 
 
 def add_request_id_header(response: Response) -> Response:
-    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
+    response.headers[REQUEST_ID_HEADER] = g._get_current_object().get("request_id", "-")
     return response
 
 

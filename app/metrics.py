@@ -129,7 +129,7 @@ def scrape_registry(app: Flask, master_pid: Callable[[], int]) -> Collector:
 
 def start_request_timer() -> None:
     """Before a request: note when it started, and start counting its SQL."""
-    request.environ["conduit.started"] = time.perf_counter()
+    request._get_current_object().environ["conduit.started"] = time.perf_counter()
     _request_sql.set([0, 0.0])
 
 

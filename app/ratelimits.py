@@ -145,7 +145,7 @@ def breach_handler(name: str) -> Callable[[RequestLimit], Response]:
 
 def limiter_looked() -> bool:
     """Whether the limiter looked at this request (checked or counted a limit)."""
-    return hasattr(request_ctx, LIMITER_CONTEXT)
+    return hasattr(request_ctx._get_current_object(), LIMITER_CONTEXT)
 
 
 def add_rate_limit_headers(response: Response) -> Response:
@@ -225,7 +225,8 @@ def skip_reads_outside(app: Flask, limiter: Limiter, limited_blueprints: frozens
     hooks = app.before_request_funcs[None]
 
     def check_request_limit() -> None:
-        if request.method in READ_METHODS and request.blueprint not in limited_blueprints:
+        served = request._get_current_object()
+        if served.method in READ_METHODS and served.blueprint not in limited_blueprints:
             return
         check()
 

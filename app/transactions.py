@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import current_app
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .extensions import db
@@ -59,11 +58,10 @@ def retry_backoff(retry: int) -> float:
     return random.uniform(0, min(RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_BASE_SECONDS * 2**retry))
 
 
-def run_retried(transaction: Callable[[], T]) -> T:
+def run_retried(transaction: Callable[[], T], attempts: int) -> T:
     """Run `transaction` (it commits once, or raises), and run it again from the start when
-    the database reports a deadlock or a lock-wait timeout, up to DATABASE_RETRY_ATTEMPTS runs
-    in all; the last error is raised."""
-    attempts = current_app.config["DATABASE_RETRY_ATTEMPTS"]
+    the database reports a deadlock or a lock-wait timeout, up to `attempts` runs in all
+    (DATABASE_RETRY_ATTEMPTS); the last error is raised."""
     for attempt in range(1, attempts):
         try:
             return transaction()

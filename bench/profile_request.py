@@ -129,6 +129,7 @@ def endpoints(facts, count: int) -> dict[str, tuple[list[str], bool]]:
         "single hit": ([f"/api/articles/{facts.slug}"], False),
         "single miss": (slugs, False),
         "tags hit": (["/api/tags"], False),
+        "profile hit": (["/api/profiles/user2"], False),
     }
 
 

@@ -3,7 +3,7 @@ CLIENT_KEY_REQUIRED on, for every request under the API's prefix."""
 
 from functools import wraps
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 
 from app.errors import ApiError
 from app.openapi import CLIENT_KEY, secured
@@ -52,9 +52,12 @@ def require_client_key_when_configured(app: Flask, url_prefix: str) -> None:
     """
 
     def check_client_key() -> None:
-        if not current_app.config["CLIENT_KEY_REQUIRED"] or request.method == "OPTIONS":
+        if not app.config["CLIENT_KEY_REQUIRED"]:
             return
-        if request.path == url_prefix or request.path.startswith(url_prefix + "/"):
+        served = request._get_current_object()
+        if served.method == "OPTIONS":
+            return
+        if served.path == url_prefix or served.path.startswith(url_prefix + "/"):
             authenticated_client()
 
     app.before_request(check_client_key)
