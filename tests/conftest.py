@@ -107,12 +107,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def app():
     from app import create_app
     from app.extensions import db
-    from tests.contract import ContractCheckingClient
-    from tests.databases import migrate, prepare_schema
+    from tests.contract import ContractCheckingClient, openapi
+    from tests.databases import connect_without_tls_through_pymysql, migrate, prepare_schema
 
+    connect_without_tls_through_pymysql()
     app = create_app("test")
-    # Every response to a path of the RealWorld spec is checked against it (tests/contract.py).
+    # Every response to a path of the RealWorld spec is checked against it (tests/contract.py);
+    # the checker is built here, once: built on first use, the race tests' twenty threads
+    # would each build it at once (some 3 s of CPU).
     app.test_client_class = ContractCheckingClient
+    openapi()
     with app.app_context():
         prepare_schema(db.engine, migrate)
     # Commits and rollbacks of the code under test become savepoints of the test's transaction.
