@@ -80,6 +80,26 @@ def test_anonymous_reads_come_from_memory_until_a_write_changes_them(client, rea
     assert get(client, "/api/tags").get_json() == {"tags": ["fresh"]}
 
 
+def test_a_hit_answers_with_the_headers_of_the_answer_it_repeats(client, read_cache):
+    make_article(make_user(), title="Headed")
+    path = "/api/articles/headed"
+
+    first, again = get(client, path), get(client, path)
+    unchanged = client.get(path, headers={"If-None-Match": again.headers["ETag"]})
+    head = client.head(path)
+
+    assert again.headers["X-Cache"] == "hit"
+    for name in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Vary"):
+        assert again.headers[name] == first.headers[name], name
+    assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+    assert unchanged.status_code == 304
+    assert unchanged.get_data() == b""
+    assert unchanged.headers["ETag"] == first.headers["ETag"]
+    assert (head.status_code, head.headers["X-Cache"]) == (200, "hit")
+    assert head.get_data() == b""
+    assert head.headers["Content-Length"] == first.headers["Content-Length"]
+
+
 def test_a_write_in_another_process_makes_every_process_read_again(client, read_cache, cache_key):
     make_article(make_user(), title="Shared")
     get(client, "/api/articles/shared")
