@@ -122,10 +122,16 @@ def endpoints(facts, count: int) -> dict[str, tuple[list[str], bool]]:
     slugs = [
         f"/api/articles/article-number-{rng.randrange(1, facts.articles + 1)}" for _ in range(count)
     ]
+    tag_pages = [  # as bench/api.py's tag filter misses
+        f"/api/articles?tag=tag{rng.randrange(facts.tags):02d}&offset={20 * rng.randrange(30)}"
+        for _ in range(count)
+    ]
     return {
         "list hit": (["/api/articles?limit=20"], False),
         "list miss": (offsets, False),
         "list token": (["/api/articles?limit=20"], True),
+        "tag miss": (tag_pages, False),
+        "feed": (["/api/articles/feed"], True),
         "single hit": ([f"/api/articles/{facts.slug}"], False),
         "single miss": (slugs, False),
         "tags hit": (["/api/tags"], False),
