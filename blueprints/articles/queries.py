@@ -14,7 +14,7 @@ Traps on MariaDB 10.11, measured on 10,000 articles: without the derived table, 
 list (by tag, the feed) sorts every matching row, subqueries included (23 ms against 3.5 for a
 common tag); an INNER JOIN of articles and users with ORDER BY created_at LIMIT drives the join
 from users and sorts all the articles (the LEFT JOIN reads the newest rows off
-ix_articles_created_at and stops); COUNT(*) OVER () is slower than a separate count (reported
+ix_articles_newest_first and stops); COUNT(*) OVER () is slower than a separate count (reported
 in the issue, not tried here).
 """
 
@@ -232,7 +232,7 @@ def page_statement(
     `viewer_id` when `viewed`, and the filters'), newest first, with the total as `total` when
     `with_total` (the read cache may know it).
 
-    `by_date` (a tag alone) reads the articles newest first off ix_articles_created_at and
+    `by_date` (a tag alone) reads the articles newest first off ix_articles_newest_first and
     keeps those with the tag, instead of collecting every article with the tag and sorting
     them: the cheaper plan for a tag on many articles, which MariaDB does not pick by itself.
 
@@ -255,7 +255,7 @@ def page_statement(
     )
     if by_date:
         for dialect in ("mysql", "mariadb"):
-            page = page.with_hint(paged, "FORCE INDEX (ix_articles_created_at)", dialect)
+            page = page.with_hint(paged, "FORCE INDEX (ix_articles_newest_first)", dialect)
     page = page.subquery("page")
     columns = _article_columns(with_body=False, viewed=viewed)
     if with_total:
