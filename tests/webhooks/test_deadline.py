@@ -15,18 +15,18 @@ from tests.webhooks.receiver import TLSTrickler
 from tests.webhooks.support import self_signed_certificate
 from tests.webhooks.test_delivery import make_delivery, refreshed
 
-DEADLINE = 1.0
+DEADLINE = 0.5
 MARGIN = 0.5  # the timer, the thread switch, a busy machine
 NAME = "receiver.test"  # a host name only the slow resolver knows
 
 
 @pytest.fixture(autouse=True)
 def short_deadline(app, monkeypatch):
-    """A 1 s deadline, shorter than the connect timeout; each read waits longer than a byte
+    """A 0.5 s deadline, shorter than the connect timeout; each read waits longer than a byte
     (or a TLS record) takes to come."""
     monkeypatch.setitem(app.config, "WEBHOOK_ATTEMPT_DEADLINE_SECONDS", DEADLINE)
     monkeypatch.setitem(app.config, "WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5)
-    monkeypatch.setitem(app.config, "WEBHOOK_READ_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setitem(app.config, "WEBHOOK_READ_TIMEOUT_SECONDS", 0.25)
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def assert_cut_at_the_deadline(attempt: DeliveryAttempt) -> None:
 @pytest.mark.usefixtures("private_targets")
 def test_a_tls_handshake_that_trickles_is_cut_at_the_deadline(trusted_certificate, slow_resolver):
     # The name takes most of the time to resolve: the handshake begins late in the attempt.
-    slow_resolver(0.8)
+    slow_resolver(0.4)
     trickler = TLSTrickler(*trusted_certificate, trickled="handshake")
 
     attempt, delivery = attempt_against(trickler, trickler.url("/hook").replace("127.0.0.1", NAME))
@@ -107,7 +107,7 @@ def test_an_answer_over_tls_that_trickles_is_cut_at_the_deadline(trusted_certifi
     attempt, delivery = attempt_against(trickler, trickler.url("/hook"))
 
     assert_cut_at_the_deadline(attempt)
-    assert attempt.error == delivery.last_error == "timed out after 1 s"
+    assert attempt.error == delivery.last_error == "timed out after 0.5 s"
 
 
 @pytest.mark.usefixtures("guarded")
