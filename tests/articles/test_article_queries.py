@@ -23,9 +23,10 @@ def seed(rows: int, tag: str, viewer) -> None:
     one favorited by the viewer: each row needs its own lookups, and the viewer's feed has
     exactly these rows.
     """
+    viewer_id = viewer.id  # read once: each commit below expires the viewer
     for number in range(rows):
         author = make_user()
-        db.session.add(Follow(follower_id=viewer.id, followed_id=author.id))
+        db.session.add(Follow(follower_id=viewer_id, followed_id=author.id))
         fans = [viewer] if number % 2 else []
         make_article(author, tags=[tag, f"{tag}-{number}"], favorited_by=fans)
 
