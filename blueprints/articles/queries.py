@@ -308,16 +308,19 @@ def list_articles(
 
     The read cache keeps the total of each filter set (and a tag's sizes) while the data is
     unchanged: the page statement then leaves the count out (a third of its cost without a
-    filter). Not for the feed: follows do not change the cache's generation.
+    filter), and a page past that total runs no statement at all. Not for the feed: follows do
+    not change the cache's generation.
     """
     given, parameters = filters.given(), filters.parameters()
+    total_key = None if "followed_by" in given else ("articles total", filters)
+    total = None if total_key is None else known(total_key)
+    if total is not None and offset >= total:
+        return [], total  # past the end of a total the cache knows: no row to read
     by_date = False
     if given == {"tag"}:
         by_date = _read_by_date(filters.tag, limit, offset)
         if by_date is None:
             return [], 0
-    total_key = None if "followed_by" in given else ("articles total", filters)
-    total = None if total_key is None else known(total_key)
     rows = read(
         page_statement(given, by_date, viewer is not None, with_total=total is None),
         {**parameters, "viewer_id": viewer, "limit": limit, "offset": offset},

@@ -254,6 +254,25 @@ def test_a_list_total_is_remembered_until_a_write_changes_it(client, read_cache)
     assert after == [2, 2, 2, 1, 2]
 
 
+def test_a_page_past_a_remembered_total_reads_no_article(client, read_cache):
+    author, viewer = make_user(), make_user()
+    make_article(author, tags=["kept"])
+    headers = auth_headers(viewer)  # a viewer's lists are not cached answers: only their totals
+    paths = ["/api/articles?offset=1", "/api/articles?tag=kept&offset=3"]
+    first = [get(client, path, headers).get_json() for path in ("/api/articles", *paths)]
+
+    with counted_queries() as statements:
+        again = [get(client, path, headers).get_json() for path in paths]
+    make_article(author, tags=["kept"])  # committed: a new generation, the totals read again
+    after = [get(client, path, headers).get_json() for path in paths]
+
+    assert first[0]["articlesCount"] == 1
+    assert again == first[1:] == [{"articles": [], "articlesCount": 1}] * 2
+    assert [sql for sql in statements if "articles" in sql.lower()] == []
+    assert [answer["articlesCount"] for answer in after] == [2, 2]
+    assert len(after[0]["articles"]) == 1
+
+
 def test_the_feed_total_is_counted_on_every_read(client, read_cache):
     viewer, first, second = make_user(), make_user(), make_user()
     make_article(first)
