@@ -2,6 +2,7 @@
 """Conduit's command line: `python manage.py -c Test test`, `db upgrade`, `run`, `shell`, ..."""
 
 import fnmatch
+import gc
 import os
 import sys
 from itertools import pairwise
@@ -24,7 +25,11 @@ API_TEST_PROCESSES = str(min(os.cpu_count() or 2, 4))
 def build_app():
     from app import create_app
 
-    return create_app(os.environ.get(CONFIG_ENV_VAR))
+    app = create_app(os.environ.get(CONFIG_ENV_VAR))
+    # It lives as long as the command: the collector need not walk it again, at exit either
+    # (gunicorn.conf.py's post_fork).
+    gc.freeze()
+    return app
 
 
 def choose_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -4,6 +4,7 @@ each request described on its standard input through the app (the real Flask sta
 integration included).
 """
 
+import gc
 import json
 import logging
 import sys
@@ -19,6 +20,7 @@ from tests.ops.sentry_receiver import TASK_SIGNING_SECRET
 log = logging.getLogger("conduit.ops")
 
 flask_app = create_app()
+gc.freeze()  # as app/worker.py does
 celery = flask_app.extensions["celery"]
 
 
