@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -431,6 +432,45 @@ def mariadbd_path() -> str:
 SMALL_SERVER = ["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M"]
 
 
+def installed_datadir() -> Path:
+    """A data folder as `mariadb-install-db` makes it for this mariadbd (and SMALL_SERVER),
+    which servers of the tests' own copy: installing takes seconds (most of it waiting for
+    fsync), a copy of its 22 MB some milliseconds. Made once, kept in instance/ beside the
+    migrated SQLite files; one for another mariadbd binary is removed."""
+    binary = os.stat(mariadbd_path())
+    options = zlib.crc32(" ".join(SMALL_SERVER).encode())
+    name = f"mariadb-installed-{binary.st_size}-{binary.st_mtime_ns}-{options:08x}"
+    kept = PROJECT_ROOT / "instance" / name
+    if kept.is_dir():
+        return kept
+    kept.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=kept.parent, prefix="mariadb-installing-") as scratch:
+        datadir, tmpdir = Path(scratch) / "data", Path(scratch) / "tmp"
+        tmpdir.mkdir()  # of its own: installs sharing /tmp collided on temporary table names
+        installed = subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={datadir}",
+                f"--tmpdir={tmpdir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                *SMALL_SERVER,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if installed.returncode != 0:
+            raise AssertionError(f"mariadb-install-db failed:\n{installed.stdout[-3000:]}")
+        with suppress(OSError):  # another process kept one meanwhile: it is the same
+            datadir.rename(kept)
+    for other in kept.parent.glob("mariadb-installed-*"):
+        if other != kept:
+            shutil.rmtree(other, ignore_errors=True)
+    return kept
+
+
 class OwnMariaDB(Process):
     """A MariaDB server of the test's own (data folder, socket, free port and temporary folder
     of its own), which the test may stop and start; never the shared one on 3306. With
@@ -477,23 +517,9 @@ class OwnMariaDB(Process):
         return tmpdir
 
     def install(self) -> "OwnMariaDB":
-        """A fresh data folder with the system tables; root@127.0.0.1 without a password."""
-        installed = subprocess.run(
-            [
-                "mariadb-install-db",
-                "--no-defaults",
-                "--user=root",
-                f"--datadir={self.datadir}",
-                f"--tmpdir={self.tmpdir()}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                *SMALL_SERVER,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if installed.returncode != 0:
-            raise AssertionError(f"mariadb-install-db failed:\n{installed.stdout[-3000:]}")
+        """A fresh data folder with the system tables; root@127.0.0.1 without a password: a
+        copy of the one mariadb-install-db made for this server binary (installed_datadir)."""
+        shutil.copytree(installed_datadir(), self.datadir, symlinks=True)
         return self
 
     def start(self) -> "OwnMariaDB":
