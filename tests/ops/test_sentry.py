@@ -107,7 +107,9 @@ def conduit(receiver, tmp_path_factory):
     without_database = {**environ, "TEST_DATABASE_URL": closed_port}
     with process_group() as group:
         worker = start(
-            ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
+            # The Procfile's pool (a prefork pool's warm shutdown, which the task error test
+            # waits for, takes seconds more).
+            ["celery", "-A", "tests.ops.worker_app", "worker", "--pool=threads", "--concurrency=1"],
             environ,
             folder / "worker.log",
             group,

@@ -20,14 +20,14 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
-    """A real worker (prefork, as the Procfile runs it) logging JSON lines to a file, and a
+    """A real worker (threads, as the Procfile runs it) logging JSON lines to a file, and a
     process that sends tasks to it (tests.ops.worker_app's app, one for the module)."""
     folder = tmp_path_factory.mktemp("task-logs")
     with process_group() as group:
         environ = conduit_environment(folder, LOG_FORMAT="json")
         log_path = folder / "worker.log"
         process = start(
-            ["celery", "-A", "tests.ops.worker_app", "worker", "--concurrency=1"],
+            ["celery", "-A", "tests.ops.worker_app", "worker", "--pool=threads", "--concurrency=1"],
             environ,
             log_path,
             group,
