@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from app import create_app as create_conduit
 
 SLOW_PATH = "/_test/slow"
-SLOW_SECONDS = 2.0
+SLOW_SECONDS = 1.0
 GUNICORN_APP = "tests.deploy.slow_app:create_app()"
 
 
