@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from blueprints.profiles.models import Follow
-from tests.factories import make_article, make_user
+from tests.factories import key_of, make_article, make_user
 from tests.helpers import auth_headers, counted_queries
 
 PAGE_SIZES = (1, 20, 100)
@@ -23,10 +23,10 @@ def seed(rows: int, tag: str, viewer) -> None:
     one favorited by the viewer: each row needs its own lookups, and the viewer's feed has
     exactly these rows.
     """
-    viewer_id = viewer.id  # read once: each commit below expires the viewer
+    viewer_id = key_of(viewer)
     for number in range(rows):
         author = make_user()
-        db.session.add(Follow(follower_id=viewer_id, followed_id=author.id))
+        db.session.add(Follow(follower_id=viewer_id, followed_id=key_of(author)))
         fans = [viewer] if number % 2 else []
         make_article(author, tags=[tag, f"{tag}-{number}"], favorited_by=fans)
 

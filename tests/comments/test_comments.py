@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from app.extensions import db
 from blueprints.profiles.models import Follow
-from tests.factories import make_article, make_comment, make_user
+from tests.factories import key_of, make_article, make_comment, make_user
 from tests.helpers import auth_headers, counted_queries, published_events
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -198,11 +198,12 @@ def test_failed_comment_requests_publish_nothing(client):
 
 def test_comment_lists_run_the_same_few_statements_for_any_size(client):
     viewer = make_user()
+    viewer_id = key_of(viewer)
     for size in (1, 20, 100):
         article = make_article(make_user(), title=f"Size {size}")
         for _ in range(size):
             author = make_user()
-            db.session.add(Follow(follower_id=viewer.id, followed_id=author.id))
+            db.session.add(Follow(follower_id=viewer_id, followed_id=key_of(author)))
             make_comment(article, author)
     headers = auth_headers(viewer)
 
