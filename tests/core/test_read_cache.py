@@ -3,16 +3,21 @@
 key of each test's own, deleted at its end.
 """
 
+import array
+import fcntl
 import os
 import secrets
+import socket
+import termios
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.cache import ReadCache, use_read_cache
+from app.cache import ReadCache, bulk_string_reply, use_read_cache
 from app.extensions import db
 from tests.factories import make_article, make_user
 from tests.helpers import auth_headers, counted_queries
-from tests.polling import free_port
+from tests.polling import free_port, wait_until
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 
@@ -109,6 +114,34 @@ def test_a_write_in_another_process_makes_every_process_read_again(client, read_
     ReadCache(REDIS_URL, cache_key, max_entries=1).bump()
 
     assert get(client, "/api/articles/shared").headers["X-Cache"] == "miss"
+
+
+def test_a_counter_redis_cannot_read_bypasses_the_cache(client, read_cache, cache_key):
+    import redis
+
+    make_article(make_user(), title="Odd")
+    counter = redis.Redis.from_url(REDIS_URL)
+    counter.delete(cache_key)
+    counter.lpush(cache_key, "not a counter")  # a GET of it answers WRONGTYPE
+
+    assert get(client, "/api/articles/odd").headers["X-Cache"] == "bypass"
+
+
+def unread_bytes(reader: socket.socket) -> int:
+    count = array.array("i", [0])
+    fcntl.ioctl(reader.fileno(), termios.FIONREAD, count)
+    return count[0]
+
+
+def test_the_counter_is_read_whole_when_its_reply_comes_in_pieces():
+    ours, redis_side = socket.socketpair()
+    with ours, redis_side, ThreadPoolExecutor(1) as pool:
+        redis_side.sendall(b"$3\r\n12")
+        reading = pool.submit(bulk_string_reply, ours)
+        wait_until(lambda: unread_bytes(ours) == 0, 10, "the first piece to be read")
+        redis_side.sendall(b"3\r\n")
+
+        assert reading.result(timeout=10) == b"123"
 
 
 def test_a_viewer_with_a_token_is_never_answered_from_the_cache(client, read_cache):
