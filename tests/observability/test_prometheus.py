@@ -326,9 +326,12 @@ def test_prometheus_sums_the_request_counter_over_gunicorn_workers_and_scrapes_t
         receiver.wait_for("/ping", timeout=30)
         delivered = 'sum(webhook_deliveries_total{job="conduit-worker",outcome="delivered"})'
         wait_until(lambda: prometheus.value(delivered) == 1, 30, "the delivery to be counted")
+        # The task is counted once it has returned, after the delivery it made: a scrape may
+        # fall between the two.
         tasks = 'tasks_total{job="conduit-worker",task="webhooks.deliver",state="success"}'
-        assert prometheus.value(tasks) == 1
-        assert prometheus.value('outbox_pending{job="conduit-worker"}') == 0
+        wait_until(lambda: prometheus.value(tasks) == 1, 30, "the task to be counted")
+        pending = 'outbox_pending{job="conduit-worker"}'
+        wait_until(lambda: prometheus.value(pending) == 0, 30, "the outbox to be empty")
         assert prometheus.value("sum(conduit_build_info)") == 2  # web and worker
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
