@@ -1,4 +1,10 @@
-"""The application factory: one Flask app, one blueprint per service, shared extensions."""
+"""The application factory: one Flask app, one blueprint per service, shared extensions.
+
+The hooks and decorators that run on every request read flask's `request`, `g` and
+`current_app` through `_get_current_object()` (Flask's documented way to the object behind a
+proxy), once each: an attribute read on the proxy itself raises and catches an AttributeError
+inside werkzeug's LocalProxy, some 7,000 instructions, and a read cache hit paid two dozen.
+"""
 
 import importlib
 from collections.abc import Callable
@@ -32,12 +38,6 @@ from .transactions import run_retried
 SERVICES = ["users", "profiles", "articles", "comments", "tags", "clients", "webhooks", "docs"]
 ROOT_SERVICES = ["health"]
 API_PREFIX = "/api"
-
-
-# The hooks and decorators that run on every request read flask's `request`, `g` and
-# `current_app` through `_get_current_object()` (Flask's documented way to the object behind a
-# proxy), once each: an attribute read on the proxy itself raises and catches an AttributeError
-# inside werkzeug's LocalProxy, some 7,000 instructions, and a read cache hit paid two dozen.
 
 
 @lru_cache(maxsize=256)

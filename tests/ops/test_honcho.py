@@ -30,9 +30,11 @@ pytestmark = pytest.mark.system
 TITLES = ("gunicorn: worker", "celeryd", "celery beat")
 
 
-def processes(honcho) -> str:
-    """The command lines (titles) of every process honcho runs, joined."""
-    return " | ".join(honcho.descendants().values())
+def titled_processes(honcho) -> str | None:
+    """The command lines (titles) of every process honcho runs, joined, once each of TITLES
+    is among them; else None."""
+    running = " | ".join(honcho.descendants().values())
+    return running if all(title in running for title in TITLES) else None
 
 
 def procfile_names() -> list[str]:
@@ -122,11 +124,7 @@ def test_honcho_runs_every_procfile_process_and_ctrl_c_stops_them_all(tmp_path):
         wait_until(lambda: receiver.bodies, 60, "the worker to deliver the webhook")
         # beat takes its title once it has loaded the app, which on a busy machine can come
         # after the worker delivered.
-        running = wait_until(
-            lambda: all(title in (found := processes(honcho)) for title in TITLES) and found,
-            30,
-            f"processes titled {TITLES}",
-        )
+        running = wait_until(lambda: titled_processes(honcho), 30, f"processes titled {TITLES}")
 
         # Ctrl-C: SIGINT to honcho. Its subreaper exits once every descendant has, orphans too.
         honcho.send_signal(signal.SIGINT)
