@@ -8,9 +8,10 @@ at a time in, so the race cannot happen there and the test is skipped.
 
 import threading
 import time
+from contextlib import suppress
 
 import pytest
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.pool import NullPool
 
 from app.events import event_published
@@ -52,6 +53,19 @@ def race_two_creations(app, url: str) -> tuple[bool, dict, list[int]]:
     engines[None] = real_engine  # requests in other threads now commit for real
     first_to_publish = threading.Lock()
     saw_the_race = []
+    # Each request's first article insert waits for the other's, so that neither can run to
+    # its commit before the other has begun: on a busy machine one thread would otherwise now
+    # and then finish its whole request first, and nothing would overlap.
+    at_the_insert = threading.Barrier(2)
+    met = set()
+
+    def meet_at_the_first_insert(connection, cursor, statement, *args):
+        if statement.startswith("INSERT INTO articles") and threading.get_ident() not in met:
+            met.add(threading.get_ident())
+            with suppress(threading.BrokenBarrierError):
+                at_the_insert.wait(timeout=LOCK_WAIT_DEADLINE_SECONDS)
+
+    event.listen(real_engine, "before_cursor_execute", meet_at_the_first_insert)
 
     def hold_the_first_until_the_second_waits(sender, event_type, data):
         if event_type == "article.created" and first_to_publish.acquire(blocking=False):
