@@ -28,6 +28,7 @@ from .logs import configure_logging, init_request_ids
 from .metrics import init_metrics, init_worker_metrics
 from .ratelimits import init_rate_limits
 from .replicas import init_replicas
+from .responses import FastJSONProvider
 from .sentry import init_sentry
 from .tasks import init_celery
 from .tracing import init_tracing
@@ -118,7 +119,7 @@ def create_app(config_name: str | None = None) -> Flask:
     """Build the app for `config_name` (development, test, production; else $CONDUIT_CONFIG)."""
     app = Conduit(__name__, static_folder=None)
     app.config.from_object(get_config(config_name))
-    app.json.sort_keys = False
+    app.json = FastJSONProvider(app)
     configure_logging(app)
     init_sentry(app)
     init_request_ids(app)

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 from sqlalchemy import Row
 
+from app.responses import raw_json
 from app.schemas import (
     InputSchema,
     PageQuery,
@@ -137,7 +138,7 @@ def article_output(row: Row | SimpleNamespace, with_body: bool = True) -> dict:
     }
     if with_body:
         article["body"] = columns["body"]
-    article["tagList"] = json.loads(columns["tag_list"])  # kept sorted on the row (services.py)
+    article["tagList"] = raw_json(columns["tag_list"])  # JSON kept sorted on the row (services.py)
     article["createdAt"] = columns["created_at"]  # formatted by the statement (api_timestamp)
     article["updatedAt"] = columns["updated_at"]
     article["favorited"] = bool(columns["favorited"])
@@ -200,5 +201,6 @@ def article_event(row: Row | SimpleNamespace) -> dict:
     """The data of an article's event: the article as a viewer without an account sees it,
     nothing favorited or followed."""
     article = article_output(row)
+    article["tagList"] = json.loads(row.tag_list)  # events are written by the json module
     article["favorited"] = article["author"]["following"] = False
     return {"article": article}
