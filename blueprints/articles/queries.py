@@ -229,6 +229,16 @@ def _article_columns(with_body: bool, viewed: bool) -> list:
     return columns
 
 
+def _from_position(table) -> ColumnElement[bool]:
+    """`table`'s articles from the one whose sort key is `position_at`, `position_id` (bind
+    parameters) on, itself included, newest first."""
+    at = bindparam("position_at", type_=table.c.created_at.type)
+    return or_(
+        table.c.created_at < at,
+        and_(table.c.created_at == at, table.c.id <= bindparam("position_id")),
+    )
+
+
 @cache
 def page_statement(
     given: frozenset[str],
@@ -258,13 +268,7 @@ def page_statement(
     else:
         conditions = filter_conditions(given, paged)
     if from_position:
-        at = bindparam("position_at", type_=paged.c.created_at.type)
-        conditions.append(
-            or_(
-                paged.c.created_at < at,
-                and_(paged.c.created_at == at, paged.c.id <= bindparam("position_id")),
-            )
-        )
+        conditions.append(_from_position(paged))
     page = (
         select(paged.c.id, paged.c.created_at)
         .where(*conditions)
@@ -318,20 +322,43 @@ def _read_by_date(tag: str, limit: int, offset: int) -> bool | None:
 
 
 @cache
-def _position_statement() -> Select:
-    """The sort key of the article at `offset` (a bind parameter) of the whole list."""
+def _position_statement(from_position: bool) -> Select:
+    """The sort key of the article `offset` (a bind parameter) articles on in the whole list,
+    counted from the newest or, `from_position`, from the article at `position_at`,
+    `position_id`."""
+    statement = select(articles.c.created_at, articles.c.id)
+    if from_position:
+        statement = statement.where(_from_position(articles))
     return (
-        select(articles.c.created_at, articles.c.id)
-        .order_by(articles.c.created_at.desc(), articles.c.id.desc())
+        statement.order_by(articles.c.created_at.desc(), articles.c.id.desc())
         .limit(1)
         .offset(bindparam("offset", literal_execute=False))
     )
 
 
-def _position(offset: int) -> tuple | None:
-    """The sort key of the article at `offset` of the whole list (None past its end)."""
-    row = read(_position_statement(), {"offset": offset}).first()
-    return None if row is None else tuple(row)
+def _position(start: int) -> tuple | None:
+    """The sort key of the article at `start` (a multiple of POSITION_STRIDE) of the whole list,
+    None past its end: from the read cache, or found by walking the index on from the nearest
+    position it keeps before `start` (from the newest when none), so that a generation's
+    positions, found in any order, cost a few walks of the index, not one each from the top."""
+    wanted = start // POSITION_STRIDE
+    parameters: dict[str, Any] = {"offset": start}
+    for index in range(wanted, 0, -1):
+        position = known(("articles position", index))
+        if position is None:
+            continue
+        if index == wanted:
+            return position
+        parameters = {
+            "offset": (wanted - index) * POSITION_STRIDE,
+            "position_at": position[0],
+            "position_id": position[1],
+        }
+        break
+    row = read(_position_statement("position_at" in parameters), parameters).first()
+    position = None if row is None else tuple(row)
+    keep(("articles position", wanted), position)
+    return position
 
 
 def list_articles(
@@ -362,8 +389,7 @@ def list_articles(
             return [], 0
     position = None
     if total is not None and not given and offset >= POSITION_STRIDE:
-        start = offset - offset % POSITION_STRIDE
-        position = remembered(("articles position", start), lambda: _position(start))
+        position = _position(offset - offset % POSITION_STRIDE)
     if position is not None:
         parameters.update(position_at=position[0], position_id=position[1])
         offset %= POSITION_STRIDE

@@ -320,26 +320,31 @@ def test_a_deep_page_reads_from_a_remembered_position_and_lists_the_same_article
     def slugs(path: str) -> list[str]:
         return [article["slug"] for article in get(client, path).get_json()["articles"]]
 
-    def every_page() -> dict[tuple[int, int], list[str]]:
+    def every_page(offsets) -> dict[tuple[int, int], list[str]]:
         return {
             (offset, limit): slugs(f"/api/articles?offset={offset}&limit={limit}")
-            for offset in range(12)
+            for offset in offsets
             for limit in (1, 2, 5)
         }
 
     newest_first = slugs("/api/articles?limit=100")  # also what the cache learns the total from
     with counted_queries() as statements:
-        pages = every_page()
+        pages = every_page(range(12))
     make_article(author, title="Newest", created_at=noon + timedelta(minutes=1))
     newest_first_after = slugs("/api/articles?limit=100")
-    pages_after = every_page()
+    with counted_queries() as statements_after:
+        pages_after = every_page(reversed(range(12)))
 
     assert newest_first == [f"at-{number}" for number in (9, 8, 7, 6, 5, 4, 3, 2, 1, 0)]
     for (offset, limit), page in pages.items():
         assert page == newest_first[offset : offset + limit]
         assert pages_after[offset, limit] == newest_first_after[offset : offset + limit]
-    # One statement a page (none past the end), and one for each position: offsets 3, 6 and 9.
+    # One statement a page (none past the end), and one for each position: offsets 3, 6, 9.
     assert len(statements) == 30 + 3
+    assert len(statements_after) == 33 + 3
+    # Found in order, each position is walked to from the one before it, not from the newest.
+    walks = [sql for sql in statements if sql.startswith("SELECT articles.created_at, articles.id")]
+    assert ["articles.id <=" in sql for sql in walks] == [False, True, True]
 
 
 def test_the_feed_total_is_counted_on_every_read(client, read_cache):
