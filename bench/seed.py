@@ -174,7 +174,12 @@ def generate_and_insert(connection, users: int, articles: int) -> None:
         article_rows[-1]["tag_list"] = json.dumps(sorted(tag_names[tag] for tag in tags))
         for position, tag in enumerate(tags):
             article_tag_rows.append(
-                {"article_id": article_id, "tag_id": tag + 1, "position": position}
+                {
+                    "article_id": article_id,
+                    "tag_id": tag + 1,
+                    "position": position,
+                    "article_created_at": created,
+                }
             )
             tag_usage[tag] += 1
     insert_chunks(

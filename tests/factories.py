@@ -44,15 +44,16 @@ def make_article(author: User, **fields) -> Article:
     number = next(_sequence)
     favorited_by = fields.pop("favorited_by", ())
     created_at = fields.pop("created_at", None)
+    # Given at creation: the article's tags keep its created_at (the tag pages' order).
+    times = {} if created_at is None else {"created_at": created_at, "updated_at": created_at}
     article = create_article(
         key_of(author),
         tags=fields.pop("tags", []),
         title=fields.pop("title", f"Article {number}"),
         description=fields.pop("description", f"About article {number}"),
         body=fields.pop("body", f"The body of article {number}."),
+        **times,
     )
-    if created_at is not None:
-        article.created_at = article.updated_at = created_at
     for field, value in fields.items():
         setattr(article, field, value)
     for user in favorited_by:

@@ -1,14 +1,14 @@
 """Reading articles with column selects: a page of articles is one SQL statement.
 
-The statement picks the page's ids first (a derived table ordered by the index on created_at),
-then joins each of those rows to its author and adds, per row and for a viewer with an account
-only, the viewer's `favorited` and `following` (correlated subqueries, so they run for the
-page's rows only, never for every matching article), and the total number of matching articles
-(an uncorrelated subquery the database runs once). The favorites count and the tag names are
-columns of the article (kept by services.py, migration 0007): counting and aggregating them per
-row was 32% of the statement's cost. Column selects skip
-ORM hydration, and fewer statements mean fewer round trips: together they were most of the
-cost of a page.
+The statement picks the page's ids first (a derived table read off a newest-first index: the
+articles', or for a tag alone the tag's, migration 0011), then joins each of those rows to its
+author and adds, per row and for a viewer with an account only, the viewer's `favorited` and
+`following` (correlated subqueries, so they run for the page's rows only, never for every
+matching article), and the total number of matching articles (an uncorrelated subquery the
+database runs once). The favorites count and the tag names are columns of the article (kept by
+services.py, migration 0007): counting and aggregating them per row was 32% of the statement's
+cost. Column selects skip ORM hydration, and fewer statements mean fewer round trips: together
+they were most of the cost of a page.
 
 Traps on MariaDB 10.11, measured on 10,000 articles: without the derived table, a filtered
 list (by tag, the feed) sorts every matching row, subqueries included (23 ms against 3.5 for a
@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.cache import keep, known, remembered
+from app.cache import keep, known
 from app.errors import found
 from app.extensions import db
 from blueprints.profiles.models import Follow
@@ -242,7 +242,6 @@ def _from_position(table) -> ColumnElement[bool]:
 @cache
 def page_statement(
     given: frozenset[str],
-    by_date: bool = False,
     viewed: bool = True,
     with_total: bool = True,
     from_position: bool = False,
@@ -253,33 +252,31 @@ def page_statement(
     article whose sort key is `position_at`, `position_id` (itself included) instead of from
     the newest: the walk of the index starts there.
 
-    `by_date` (a tag alone) reads the articles newest first off ix_articles_newest_first and
-    keeps those with the tag, instead of collecting every article with the tag and sorting
-    them: the cheaper plan for a tag on many articles, which MariaDB does not pick by itself.
+    A tag alone reads its page off ix_article_tags_newest_first, which holds each tag's
+    articles in the lists' order; other filters read ix_articles_newest_first and keep the
+    articles that match.
 
     Built once per combination of filters: building a statement costs more than running it.
     """
-    paged = articles.alias("paged")
-    if by_date:
+    if given == {"tag"}:
         tag_id = select(tags.c.id).where(tags.c.name == bindparam("tag")).scalar_subquery()
-        conditions = [
-            exists().where(article_tags.c.article_id == paged.c.id, article_tags.c.tag_id == tag_id)
-        ]
+        page = select(
+            article_tags.c.article_id.label("id"),
+            article_tags.c.article_created_at.label("created_at"),
+        ).where(article_tags.c.tag_id == tag_id)
+        newest_first = (article_tags.c.article_created_at.desc(), article_tags.c.article_id.desc())
     else:
-        conditions = filter_conditions(given, paged)
-    if from_position:
-        conditions.append(_from_position(paged))
+        paged = articles.alias("paged")
+        page = select(paged.c.id, paged.c.created_at).where(*filter_conditions(given, paged))
+        if from_position:
+            page = page.where(_from_position(paged))
+        newest_first = (paged.c.created_at.desc(), paged.c.id.desc())
     page = (
-        select(paged.c.id, paged.c.created_at)
-        .where(*conditions)
-        .order_by(paged.c.created_at.desc(), paged.c.id.desc())
+        page.order_by(*newest_first)
         .limit(bindparam("limit", literal_execute=False))
         .offset(bindparam("offset", literal_execute=False))
+        .subquery("page")
     )
-    if by_date:
-        for dialect in ("mysql", "mariadb"):
-            page = page.with_hint(paged, "FORCE INDEX (ix_articles_newest_first)", dialect)
-    page = page.subquery("page")
     columns = _article_columns(with_body=False, viewed=viewed)
     if with_total:
         columns.append(count_statement(given).scalar_subquery().label("total"))
@@ -292,33 +289,6 @@ def page_statement(
         )
         .order_by(page.c.created_at.desc(), page.c.id.desc())
     )
-
-
-@cache
-def _tag_sizes_statement() -> Select:
-    """How many articles carry the tag `tag`, and how many articles there are (no row for an
-    unknown tag)."""
-    return select(tags.c.articles_count, count_statement(frozenset()).scalar_subquery()).where(
-        tags.c.name == bindparam("tag")
-    )
-
-
-def _tag_sizes(tag: str) -> tuple[int, int] | None:
-    """How many articles carry `tag` and how many there are in all; None for an unknown tag."""
-    sizes = read(_tag_sizes_statement(), {"tag": tag}).first()
-    return None if sizes is None else tuple(sizes)
-
-
-def _read_by_date(tag: str, limit: int, offset: int) -> bool | None:
-    """Whether the page of `tag` is cheaper read by date (see page_statement); None when no
-    article carries the tag. By date, about (offset + limit) * articles / tagged index entries
-    are read; by tag, `tagged` rows are collected and sorted.
-    """
-    sizes = remembered(("tag sizes", tag), lambda: _tag_sizes(tag))
-    if sizes is None or not sizes[0]:
-        return None
-    tagged, articles_in_all = sizes
-    return tagged * tagged > (offset + limit) * articles_in_all
 
 
 @cache
@@ -366,10 +336,10 @@ def list_articles(
 ) -> tuple[list[Row], int]:
     """A page of the articles matching `filters`, newest first, as `viewer` sees them (None for
     an anonymous viewer), and how many articles match in all: one statement, and one more for
-    a tag alone (to choose how to read it), for a page past the end (which has no row to
-    carry the total), or for a position (below) the read cache does not hold yet.
+    a page past the end (which has no row to carry the total) or for a position (below) the
+    read cache does not hold yet.
 
-    The read cache keeps the total of each filter set (and a tag's sizes) while the data is
+    The read cache keeps the total of each filter set while the data is
     unchanged: the page statement then leaves the count out (a third of its cost without a
     filter), and a page past that total runs no statement at all. Not for the feed: follows do
     not change the cache's generation. It also keeps, every POSITION_STRIDE articles of the
@@ -382,11 +352,6 @@ def list_articles(
     total = None if total_key is None else known(total_key)
     if total is not None and offset >= total:
         return [], total  # past the end of a total the cache knows: no row to read
-    by_date = False
-    if given == {"tag"}:
-        by_date = _read_by_date(filters.tag, limit, offset)
-        if by_date is None:
-            return [], 0
     position = None
     if total is not None and not given and offset >= POSITION_STRIDE:
         position = _position(offset - offset % POSITION_STRIDE)
@@ -394,7 +359,7 @@ def list_articles(
         parameters.update(position_at=position[0], position_id=position[1])
         offset %= POSITION_STRIDE
     statement = page_statement(
-        given, by_date, viewer is not None, total is None, from_position=position is not None
+        given, viewer is not None, total is None, from_position=position is not None
     )
     rows = read(
         statement, {**parameters, "viewer_id": viewer, "limit": limit, "offset": offset}

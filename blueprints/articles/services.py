@@ -95,7 +95,7 @@ def create_article(author_id: int, tags: list[str], **fields: Any) -> Article:
     tags = unique_names(tags)
     article = Article(author_id=author_id, created_at=now, updated_at=now, favorites_count=0)
     _save(article, {**fields, "tag_list": tag_list(tags)})
-    tag_article(article.id, tags)
+    tag_article(article.id, article.created_at, tags)
     return article
 
 
@@ -117,7 +117,7 @@ def update_article(article_id: int, changes: dict[str, Any]) -> Article:
         changes["updated_at"] = utcnow()
         _save(article, changes)
     if tags is not None:
-        tag_article(article.id, tags, replacing=replacing)
+        tag_article(article.id, article.created_at, tags, replacing=replacing)
     return article
 
 

@@ -9,6 +9,7 @@ the `article_tags` foreign-key checks that follow only read rows this transactio
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import mysql, sqlite
@@ -56,10 +57,12 @@ def _count_articles(deltas: dict[str, int]) -> None:
     db.session.execute(upsert)
 
 
-def tag_article(article_id: int, names: list[str], replacing: list[str] | None = None) -> None:
-    """Give the article the tags `names` (as unique_names gives them), replacing the tags
-    `replacing` it carries now (as last committed: the caller holds the article's row); the
-    tags' article counts follow.
+def tag_article(
+    article_id: int, created_at: datetime, names: list[str], replacing: list[str] | None = None
+) -> None:
+    """Give the article (created at `created_at`) the tags `names` (as unique_names gives
+    them), replacing the tags `replacing` it carries now (as last committed: the caller holds
+    the article's row); the tags' article counts follow.
     """
     old_names = set(replacing) if replacing else set()
     # Kept tags are locked too (a change of 0): the foreign-key checks below then wait for
@@ -77,7 +80,12 @@ def tag_article(article_id: int, names: list[str], replacing: list[str] | None =
         db.session.execute(
             insert(article_tags),
             [
-                {"article_id": article_id, "tag_id": ids[name], "position": position}
+                {
+                    "article_id": article_id,
+                    "tag_id": ids[name],
+                    "position": position,
+                    "article_created_at": created_at,
+                }
                 for position, name in enumerate(names)
             ],
         )

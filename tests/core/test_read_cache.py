@@ -256,7 +256,7 @@ def test_a_token_revoked_by_a_password_change_is_refused_at_once(client, read_ca
 
 
 def counting(statements: list[str]) -> list[str]:
-    """The statements that count articles (the page statement's total, a tag's sizes)."""
+    """The statements that count articles (the page statement's total)."""
     return [sql for sql in statements if "count(" in sql.lower() or "sum(" in sql.lower()]
 
 
@@ -368,7 +368,7 @@ def test_a_request_reads_the_generation_once(client, read_cache, monkeypatch):
     read_counter = read_cache._read_counter
     monkeypatch.setattr(read_cache, "_read_counter", lambda: reads.append(1) or read_counter())
 
-    # The answer or the viewer, the tag's sizes, the total: each kept at one generation.
+    # The answer or the viewer, the total: each kept at one generation.
     get(client, "/api/articles?tag=read", {})
     get(client, "/api/articles?tag=read", headers)
 
