@@ -173,12 +173,15 @@ def filter_conditions(given: frozenset[str], table) -> list[ColumnElement[bool]]
 def count_statement(given: frozenset[str]) -> Select:
     """How many articles match the filters `given`, counted where it costs least and exactly.
 
-    With no filter, the per-author counts that triggers keep are summed (one row an author,
-    not one an article). A tag or a favoriting user alone is counted off the association
-    table's index alone (its foreign keys guarantee every row is an existing article).
+    With no filter, or filters on the author only (an author, the authors a user follows: the
+    feed), the per-author counts that triggers keep are summed (one row an author, not one an
+    article). A tag or a favoriting user alone is counted off the association table's index
+    alone (its foreign keys guarantee every row is an existing article).
     """
-    if not given:
-        return select(cast(func.coalesce(func.sum(author_counts.c.articles), 0), Integer))
+    if given <= {"author", "followed_by"}:
+        return select(cast(func.coalesce(func.sum(author_counts.c.articles), 0), Integer)).where(
+            *filter_conditions(given, author_counts)
+        )
     if given == {"tag"}:
         return (
             select(func.count())

@@ -1,5 +1,6 @@
 """articlesCount is exact however the articles are written: the per-author counts behind the
-unfiltered total are kept by database triggers (migration 0004)."""
+totals of the whole list, of an author's and of the feed are kept by database triggers
+(migration 0004)."""
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -39,8 +40,8 @@ def test_the_total_follows_articles_created_and_deleted_through_the_api(client):
     assert author_count(author) == 2
 
 
-def test_the_total_follows_articles_written_around_the_api(client):
-    author, other = make_user(), make_user()
+def test_the_totals_follow_articles_written_around_the_api(client):
+    author, other, reader = make_user(), make_user(), make_user()
     make_article(author, title="Through the API")
     now = utcnow()
     db.session.execute(
@@ -62,8 +63,16 @@ def test_the_total_follows_articles_written_around_the_api(client):
     db.session.execute(update(Article).where(Article.slug == "bulk-1").values(author_id=other.id))
     db.session.commit()
 
+    headers = auth_headers(reader)
+    for followed in (author, other):
+        client.post(f"/api/profiles/{followed.username}/follow", headers=headers)
+    by_author = client.get(f"/api/articles?author={author.username}").get_json()
+    feed = client.get("/api/articles/feed", headers=headers).get_json()
+
     assert listed_total(client) == counted() == 3
     assert (author_count(author), author_count(other)) == (2, 1)
+    assert by_author["articlesCount"] == counted(author) == 2
+    assert feed["articlesCount"] == 3
 
 
 def test_a_deleted_user_takes_their_articles_out_of_the_total(client):
