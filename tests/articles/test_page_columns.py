@@ -1,6 +1,6 @@
 """Each article keeps what every page shows, its favorites count and its tag names (migration
 0007), exact after every kind of write and under concurrent writers: compared with a recount
-of the favorites and article_tags rows.
+of the favorites and article_tags rows (which keep the article's created_at, migration 0011).
 """
 
 import json
@@ -207,6 +207,16 @@ def test_concurrent_favorites_unfavorites_and_retags_keep_each_article_exact(app
                     .group_by(Tag.name)
                 ).all()
             )
+            # Each tag row keeps its article's created_at: the order of the tag's pages.
+            misdated = db.session.scalar(
+                select(func.count())
+                .select_from(ArticleTag)
+                .join(Article, Article.id == ArticleTag.article_id)
+                .where(
+                    ArticleTag.article_id.in_(ids),
+                    ArticleTag.article_created_at != Article.created_at,
+                )
+            )
 
     assert failures == []
     assert set(statuses) == {200}, sorted(set(statuses))
@@ -214,3 +224,4 @@ def test_concurrent_favorites_unfavorites_and_retags_keep_each_article_exact(app
     for kept_values, recounted_values in results:
         assert kept_values == recounted_values
     assert {name: count for name, count in tag_counts.items() if count} == carried
+    assert misdated == 0
