@@ -139,7 +139,8 @@ class ArticleFilters:
 
 def filter_conditions(given: frozenset[str], table) -> list[ColumnElement[bool]]:
     """The WHERE conditions on `table` (articles or an alias of it) for the filters `given`,
-    their values left as bind parameters of the same names.
+    their values left as bind parameters of the same names. The author filters (`author`,
+    `followed_by`) read only `table.c.author_id`: they also filter author_article_counts.
     """
     conditions = []
     if "tag" in given:
@@ -315,20 +316,18 @@ def _position(start: int) -> tuple | None:
     position it keeps before `start` (from the newest when none), so that a generation's
     positions, found in any order, cost a few walks of the index, not one each from the top."""
     wanted = start // POSITION_STRIDE
-    parameters: dict[str, Any] = {"offset": start}
     for index in range(wanted, 0, -1):
-        position = known(("articles position", index))
-        if position is None:
-            continue
-        if index == wanted:
-            return position
-        parameters = {
-            "offset": (wanted - index) * POSITION_STRIDE,
-            "position_at": position[0],
-            "position_id": position[1],
-        }
-        break
-    row = read(_position_statement("position_at" in parameters), parameters).first()
+        nearest = known(("articles position", index))
+        if nearest is not None:
+            break
+    else:
+        index, nearest = 0, None
+    if index == wanted:
+        return nearest
+    parameters: dict[str, Any] = {"offset": (wanted - index) * POSITION_STRIDE}
+    if nearest is not None:
+        parameters.update(position_at=nearest[0], position_id=nearest[1])
+    row = read(_position_statement(nearest is not None), parameters).first()
     position = None if row is None else tuple(row)
     keep(("articles position", wanted), position)
     return position
@@ -342,9 +341,9 @@ def list_articles(
     a page past the end (which has no row to carry the total) or for a position (below) the
     read cache does not hold yet.
 
-    The read cache keeps the total of each filter set while the data is
-    unchanged: the page statement then leaves the count out (a third of its cost without a
-    filter), and a page past that total runs no statement at all. Not for the feed: follows do
+    The read cache keeps the total of each filter set while the data is unchanged: the page
+    statement then leaves the count out (a third of its cost without a filter), and a page
+    past that total runs no statement at all. Not for the feed: follows do
     not change the cache's generation. It also keeps, every POSITION_STRIDE articles of the
     whole list, the sort key of the article there (one statement the first time): a page at
     offset 5,000 then reads from the nearest such position, not through the 5,000 newer
