@@ -12,6 +12,10 @@ the app's workers, MariaDB and Redis (their CPU during the run, less what they s
 ceiling runs around it: the machine is shared). Stops every process it started, whatever
 happens (finally + signal handlers).
 
+The uncached list is also measured on bench/floor_app.py ("list page floor"): a bare Flask app
+answering the same pages with the same statement, driver and JSON, and nothing else; it shows
+how much of the gap to the ceiling is Conduit's own work and how much any Flask app's.
+
     .venv/bin/python bench/api.py [--database-url URL] [--duration 10] [--connections 16]
 
 With --metrics it also starts Conduit with metrics on (METRICS_BIND, gunicorn's multiprocess
@@ -45,6 +49,7 @@ DEFAULT_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/conduit_bench_api"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CONDUIT_APP = "app:create_app()"
 CEILING_APP = "bench.ceiling_app:create_app()"
+FLOOR_APP = "bench.floor_app:create_app()"
 TARGET_P99_MS = 30.0
 STARTUP_SECONDS = 60
 RANDOM_PATHS = 3000  # per endpoint of misses: wrk picks one at random for each request
@@ -60,6 +65,7 @@ class Endpoint:
     cache: str = ""  # "hit": the same answer again; "miss": random paths the cache cannot hold
     paths: tuple[str, ...] = ()
     target: float | None = None  # fraction of the ceiling to reach
+    server: str = "conduit"  # or "floor": bench/floor_app.py
 
     @property
     def label(self) -> str:
@@ -384,6 +390,7 @@ def bench_endpoints(facts) -> list[Endpoint]:
     return [
         Endpoint("list page", page, False, "hit", target=0.70),
         Endpoint("list page", offsets[0], False, "miss", offsets, target=0.30),
+        Endpoint("list page floor", offsets[0], False, "miss", offsets, server="floor"),
         Endpoint("list page", page, True, target=0.20),
         Endpoint("tag filter", tag_pages[0], False, "miss", tag_pages),
         Endpoint(f"tag filter {facts.tag}", tagged, True),
@@ -445,6 +452,7 @@ def run(arguments, processes: Processes) -> None:
         log_folder,
     )
     check_counts(conduit, facts)
+    servers = {"conduit": (conduit_process, conduit)}
     conduit_metrics = None
     if arguments.metrics:
         environment = server_environment(
@@ -459,12 +467,21 @@ def run(arguments, processes: Processes) -> None:
         endpoints = [endpoint for endpoint in endpoints if arguments.only in endpoint.label]
     if not endpoints:
         raise SystemExit(f"bench: no endpoint name contains {arguments.only!r}")
+    if any(endpoint.server == "floor" for endpoint in endpoints):
+        servers["floor"] = start_gunicorn(
+            processes,
+            "floor",
+            server_environment(arguments.database_url, secret_key, FLOOR_APP, free_port()),
+            log_folder,
+        )
+        check_floor(conduit, servers["floor"][1])
     token_header = {"Authorization": f"Token {facts.viewer_token}"}
     statements = count_statements(
         production_app(arguments.database_url, secret_key),
         {
             endpoint.label: (endpoint.path, token_header if endpoint.authenticated else {})
             for endpoint in endpoints
+            if endpoint.server == "conduit"
         },
     )
     scripts = {
@@ -488,12 +505,13 @@ def run(arguments, processes: Processes) -> None:
         results = {}
         for endpoint in endpoints:
             token = facts.viewer_token if endpoint.authenticated else None
+            server_process, base_url = servers[endpoint.server]
             results[endpoint.label] = measure(
                 endpoint.label,
-                conduit + endpoint.path,
+                base_url + endpoint.path,
                 token,
                 arguments,
-                conduit_process,
+                server_process,
                 meter,
                 scripts.get(endpoint.label),
             )
@@ -506,7 +524,7 @@ def run(arguments, processes: Processes) -> None:
     if arguments.redis_url:
         print("\nread cache answers (X-Cache of a sample of each anonymous endpoint's requests):")
         for endpoint in endpoints:
-            if endpoint.cache:
+            if endpoint.cache and endpoint.server == "conduit":
                 print(f"  {endpoint.label:<40} {cache_answers(conduit, endpoint)}")
     if arguments.rounds > 1:
         print_medians(endpoints, rounds)
@@ -596,6 +614,14 @@ def check_counts(base_url: str, facts) -> None:
         print(f"  articlesCount of {path} = {counted}: matches the seeded rows", flush=True)
 
 
+def check_floor(conduit: str, floor: str) -> None:
+    """The floor app answers a deep page with the same articles as Conduit."""
+    path = "/api/articles?limit=20&offset=4321"
+    if get_json(floor + path)["articles"] != get_json(conduit + path)["articles"]:
+        raise SystemExit(f"bench: the floor app's {path} differs from Conduit's")
+    print(f"  the floor app's {path} is Conduit's", flush=True)
+
+
 def per_request_ms(result: WrkResult, part: str, background: float) -> float:
     """Milliseconds of `part`'s CPU per request, less `background` CPU seconds per second."""
     if not result.requests:
@@ -631,13 +657,17 @@ def print_table(endpoints, results, statements, ceilings) -> dict:
             "redis": per_request_ms(result, "redis", background["redis"]),
         }
         measured[endpoint.label] = (fraction, result.p99_ms, cpu)
-        sent = statements[endpoint.label]
+        sent = statements.get(endpoint.label)
+        alone = (
+            f" {len(sent.statements):>3} {sent.median_ms:>6.2f}" if sent else f" {'-':>3} {'-':>6}"
+        )
         target = f"{endpoint.target:.0%}" if endpoint.target else ""
         print(
             f"{endpoint.label:<40} {result.requests_per_second:>6.0f} {result.p99_ms:>6.1f}"
             f" {around:>7.0f} {fraction:>7.1%} {target:>6} {cpu['app']:>6.2f}"
-            f" {cpu['mariadb']:>6.2f} {cpu['redis']:>6.3f} {len(sent.statements):>3}"
-            f" {sent.median_ms:>6.2f}" + (f"  {result.errors}" if result.errors else "")
+            f" {cpu['mariadb']:>6.2f} {cpu['redis']:>6.3f}"
+            + alone
+            + (f"  {result.errors}" if result.errors else "")
         )
     runs = ", ".join(f"{run.requests_per_second:.0f}" for run in ceilings)
     p99s = ", ".join(f"{run.p99_ms:.1f}" for run in ceilings)
