@@ -43,8 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.cache import keep, known
 from app.errors import found
-from app.extensions import db
-from app.sessions import sessionless_reader
+from app.reads import read
 from blueprints.profiles.models import Follow
 from blueprints.tags.models import ArticleTag, Tag
 from blueprints.users.models import User
@@ -108,21 +107,6 @@ def _mariadb_api_timestamp(element, compiler, **kw) -> str:
     column = compiler.process(element.clauses, **kw)
     pattern = compiler.process(literal("%Y-%m-%dT%H:%i:%s.%f"), **kw)
     return f"CONCAT(LEFT(DATE_FORMAT({column}, {pattern}), 23), 'Z')"
-
-
-def read(statement: Select, parameters: dict[str, Any]) -> list[Row]:
-    """The rows of a read: on a connection of the autocommit pool when the request has not
-    used the session (app.sessions.sessionless_reader; the connection goes back at once), else
-    on the session's connection (its pending changes flushed first, as the session would): the
-    ORM's execution layer, which column selects do not need, cost some 45,000 instructions per
-    statement (about 1% of an uncached page)."""
-    reader = sessionless_reader(db.session.registry)
-    if reader is not None:
-        with reader.connect() as connection:
-            return connection.execute(statement, parameters).all()
-    session = db.session()
-    session.flush()
-    return session.connection().execute(statement, parameters).all()
 
 
 @dataclass(frozen=True)

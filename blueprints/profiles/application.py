@@ -10,7 +10,7 @@ from blueprints.users.auth import accepts_viewer, requires_user
 from blueprints.users.queries import find_user_by_username
 
 from . import services
-from .queries import followed_ids
+from .queries import find_profile
 from .serializers import ProfileOutput, profile_of
 
 blueprint = Blueprint("profiles", __name__)
@@ -25,9 +25,8 @@ NO_SUCH_USER = "No user has this username"
 @documents(output=profile_envelope, responses={404: NO_SUCH_USER, 422: SPEC_ONLY})
 def get_profile(viewer, username):
     """A user's public profile, with whether the viewer follows them."""
-    user = found(find_user_by_username(username), "profile")
-    following = bool(viewer and followed_ids(viewer.id, [user.id]))
-    return profile_of(user, following)
+    profile = found(find_profile(username, viewer.id if viewer else None), "profile")
+    return profile_of(profile, bool(profile.following))
 
 
 @blueprint.post("/profiles/<username>/follow")

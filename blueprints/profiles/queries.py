@@ -1,18 +1,37 @@
-"""Who follows whom, for profiles and lists."""
+"""Reading profiles: a user's public columns and whether the viewer follows them."""
 
-from sqlalchemy import select
+from functools import cache
 
-from app.extensions import db
+from sqlalchemy import Row, Select, bindparam, exists, false, select
+
+from app.reads import read
+from blueprints.users.models import User
 
 from .models import Follow
 
+users = User.__table__
+follows = Follow.__table__
 
-def followed_ids(viewer_id: int | None, user_ids) -> set[int]:
-    """Which of `user_ids` the viewer follows, in one query (none for an anonymous viewer)."""
-    user_ids = set(user_ids)
-    if viewer_id is None or not user_ids:
-        return set()
-    query = select(Follow.followed_id).where(
-        Follow.follower_id == viewer_id, Follow.followed_id.in_(user_ids)
+
+@cache
+def _profile_statement(viewed: bool) -> Select:
+    """The profile of the user called `username` (a bind parameter), with whether the viewer
+    `viewer_id` follows them when `viewed` (false for an anonymous viewer)."""
+    following = (
+        exists().where(
+            follows.c.follower_id == bindparam("viewer_id"), follows.c.followed_id == users.c.id
+        )
+        if viewed
+        else false()
     )
-    return set(db.session.scalars(query))
+    return select(users.c.username, users.c.bio, users.c.image, following.label("following")).where(
+        users.c.username == bindparam("username")
+    )
+
+
+def find_profile(username: str, viewer_id: int | None) -> Row | None:
+    """The profile of the user called exactly `username` as `viewer_id` (None: anonymous) sees
+    it, in one statement; None if there is no such user."""
+    parameters = {"username": username, "viewer_id": viewer_id}
+    rows = read(_profile_statement(viewer_id is not None), parameters)
+    return rows[0] if rows else None
