@@ -51,8 +51,7 @@ def count_statements(app, requests: dict[str, tuple[str, dict]], repeat: int = 3
     """For each named request (path, headers): its SQL statements, and the median time of
     `repeat` runs through the test client, one at a time."""
     from sqlalchemy import event
-
-    from app.extensions import db
+    from sqlalchemy.engine import Engine
 
     client = app.test_client()
     statements: list[str] = []
@@ -60,9 +59,8 @@ def count_statements(app, requests: dict[str, tuple[str, dict]], repeat: int = 3
     def record(connection, cursor, statement, parameters, context, executemany):
         statements.append(" ".join(statement.split()))
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
+    # Every engine: GETs read on the autocommit pool (app/engines.py), writes on the primary's.
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         measured = {}
         for name, (path, headers) in requests.items():
@@ -78,7 +76,7 @@ def count_statements(app, requests: dict[str, tuple[str, dict]], repeat: int = 3
             measured[name] = Alone(list(statements), statistics.median(durations))
         return measured
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def record_profile(master_pid: int, seconds: int, output: Path) -> subprocess.Popen:
