@@ -3,7 +3,7 @@
 from app.extensions import db
 from blueprints.profiles.models import Follow
 from tests.factories import make_user
-from tests.helpers import auth_headers
+from tests.helpers import auth_headers, counted_queries
 
 
 def test_anonymous_viewers_see_a_profile_not_followed(client):
@@ -78,3 +78,20 @@ def test_usernames_match_exactly_on_every_database(client):
 
     assert client.get("/api/profiles/Alice").status_code == 200
     assert client.get("/api/profiles/alice").status_code == 404
+
+
+def test_a_profile_is_one_statement_with_whether_the_viewer_follows_it(client):
+    fan, star = make_user(username="counting-fan"), make_user(username="counted-star")
+    db.session.add(Follow(follower_id=fan.id, followed_id=star.id))
+    db.session.flush()
+    headers = auth_headers(fan)
+    db.session.expunge_all()  # as a fresh request finds it: nothing loaded
+
+    with counted_queries() as statements:
+        anonymous = client.get("/api/profiles/counted-star")
+        viewed = client.get("/api/profiles/counted-star", headers=headers)
+
+    assert anonymous.get_json()["profile"]["following"] is False
+    assert viewed.get_json()["profile"]["following"] is True
+    sent = [sql for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(sent) == 3  # the profile; then the viewer's own row and the profile
