@@ -21,3 +21,9 @@ def read(statement: Select, parameters: dict[str, Any]) -> list[Row]:
     session = db.session()
     session.flush()
     return session.connection().execute(statement, parameters).all()
+
+
+def read_first(statement: Select, parameters: dict[str, Any]) -> Row | None:
+    """The first row of a read (see `read`), None when there is none."""
+    rows = read(statement, parameters)
+    return rows[0] if rows else None

@@ -43,7 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.cache import keep, known
 from app.errors import found
-from app.reads import read
+from app.reads import read, read_first
 from blueprints.profiles.models import Follow
 from blueprints.tags.models import ArticleTag, Tag
 from blueprints.users.models import User
@@ -317,8 +317,8 @@ def _position(start: int) -> tuple | None:
     parameters: dict[str, Any] = {"offset": (wanted - index) * POSITION_STRIDE}
     if nearest is not None:
         parameters.update(position_at=nearest[0], position_id=nearest[1])
-    rows = read(_position_statement(nearest is not None), parameters)
-    position = tuple(rows[0]) if rows else None
+    row = read_first(_position_statement(nearest is not None), parameters)
+    position = None if row is None else tuple(row)
     keep(("articles position", wanted), position)
     return position
 
@@ -380,5 +380,4 @@ def _find_statement(viewed: bool) -> Select:
 def find_article(slug: str, viewer: int | None) -> Row:
     """The article at `slug`, body included, as `viewer` sees it; 404 if there is none."""
     parameters = {"slug": slug, "viewer_id": viewer}
-    rows = read(_find_statement(viewer is not None), parameters)
-    return found(rows[0] if rows else None, "article")
+    return found(read_first(_find_statement(viewer is not None), parameters), "article")

@@ -4,7 +4,7 @@ from functools import cache
 
 from sqlalchemy import Row, Select, bindparam, exists, false, select
 
-from app.reads import read
+from app.reads import read_first
 from blueprints.users.models import User
 
 from .models import Follow
@@ -33,5 +33,4 @@ def find_profile(username: str, viewer_id: int | None) -> Row | None:
     """The profile of the user called exactly `username` as `viewer_id` (None: anonymous) sees
     it, in one statement; None if there is no such user."""
     parameters = {"username": username, "viewer_id": viewer_id}
-    rows = read(_profile_statement(viewer_id is not None), parameters)
-    return rows[0] if rows else None
+    return read_first(_profile_statement(viewer_id is not None), parameters)

@@ -11,6 +11,8 @@ from sqlalchemy import delete, event, select
 
 from app.engines import READ_ENGINE, autocommit_engine
 from app.extensions import db
+from app.sessions import sessionless_reader
+from blueprints.articles.queries import find_article
 from blueprints.tags.models import Tag
 from blueprints.users.models import User
 from tests.concurrency import committing_for_real, in_parallel
@@ -100,3 +102,26 @@ def test_a_read_that_wrote_reads_its_write_in_the_transaction_which_ends_it(app,
         assert db.session.get_bind(clause=query) is not reader
         assert db.session.scalar(query) is None
         db.session.remove()
+
+
+def test_a_read_of_a_get_that_left_the_session_alone_runs_without_it(app, reader):
+    run = uuid.uuid4().hex[:8]
+    with app.app_context():
+        author = make_user(username=f"sessionless-{run}")
+        author_id = author.id
+        slug = make_article(author, title=f"Alone {run}").slug
+    try:
+        with app.test_request_context(f"/api/articles/{slug}", method="GET"):
+            title = find_article(slug, None).title
+            made_a_session = db.session.registry.has()
+            db.session.get(User, author_id)  # now the request has used the session
+            after_the_session = sessionless_reader(db.session.registry)
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.session.execute(delete(User).where(User.id == author_id))
+            db.session.commit()
+
+    assert title == f"Alone {run}"
+    assert not made_a_session  # read on the autocommit pool, outside the session
+    assert after_the_session is None  # its reads go through the session, which may hold writes
